@@ -7,6 +7,10 @@ function(ds_module name)
     file(GLOB _s CONFIGURE_DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/${d}/*.cpp ${CMAKE_CURRENT_SOURCE_DIR}/${d}/*.c)
     list(APPEND srcs ${_s})
   endforeach()
+  if(NOT srcs)  # a layer whose sources are not written yet still links
+    set(srcs ${PROJECT_BINARY_DIR}/ds_empty_${name}.cpp)
+    file(WRITE ${srcs} "// no sources yet\n")
+  endif()
   add_library(ds_${name} STATIC ${srcs})
   target_include_directories(ds_${name} PUBLIC
     $<BUILD_INTERFACE:${PROJECT_SOURCE_DIR}/src>

@@ -1,0 +1,47 @@
+// `deepseek`: the command-line front end. Subcommands are listed in kCommands.
+#include <cstdio>
+#include <cstring>
+#include <exception>
+
+#include "cli/commands.h"
+
+namespace {
+
+struct Command {
+  const char* name;
+  const char* summary;
+  int (*run)(int argc, char** argv);
+};
+
+constexpr Command kCommands[] = {
+    {"logits", "write teacher-forced logits of a token sequence to a safetensors file", ds::cli::RunLogits},
+    {"info", "print a model's architecture, parameter counts, dtypes and KV-cache size", ds::cli::RunInfo},
+};
+
+void PrintUsage() {
+  std::fprintf(stderr, "usage: deepseek <command> [options]\n\ncommands:\n");
+  for (const auto& c : kCommands) std::fprintf(stderr, "  %-14s %s\n", c.name, c.summary);
+  std::fprintf(stderr, "\nRun `deepseek <command> --help` for a command's options.\n");
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2 || !std::strcmp(argv[1], "--help") || !std::strcmp(argv[1], "-h")) {
+    PrintUsage();
+    return argc < 2 ? 2 : 0;
+  }
+  for (const auto& c : kCommands) {
+    if (std::strcmp(argv[1], c.name) == 0) {
+      try {
+        return c.run(argc - 1, argv + 1);
+      } catch (const std::exception& e) {
+        std::fprintf(stderr, "deepseek %s: internal error: %s\n", c.name, e.what());
+        return 3;
+      }
+    }
+  }
+  std::fprintf(stderr, "deepseek: unknown command '%s'\n\n", argv[1]);
+  PrintUsage();
+  return 2;
+}
