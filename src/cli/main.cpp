@@ -14,8 +14,6 @@ struct Command {
 };
 
 constexpr Command kCommands[] = {
-    {"logits", "write teacher-forced logits of a token sequence to a safetensors file", ds::cli::RunLogits},
-    {"info", "print a model's architecture, parameter counts, dtypes and KV-cache size", ds::cli::RunInfo},
 };
 
 void PrintUsage() {
