@@ -4,7 +4,6 @@
 
 namespace ds::cli {
 
-int RunLogits(int argc, char** argv);
-int RunInfo(int argc, char** argv);
+int RunVersion(int argc, char** argv);
 
 }  // namespace ds::cli

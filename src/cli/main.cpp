@@ -14,6 +14,7 @@ struct Command {
 };
 
 constexpr Command kCommands[] = {
+    {"version", "print the library version", ds::cli::RunVersion},
 };
 
 void PrintUsage() {

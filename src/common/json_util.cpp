@@ -13,9 +13,9 @@ StatusOr<Json> ParseJson(std::string_view text, std::string_view source) {
     try {
       (void)Json::parse(text.begin(), text.end());
     } catch (const Json::exception& e) {
-      return InvalidFormat(absl::StrCat(source, ": invalid JSON: ", e.what()));
+      return InvalidFormat(StrCat(source, ": invalid JSON: ", e.what()));
     }
-    return InvalidFormat(absl::StrCat(source, ": invalid JSON"));
+    return InvalidFormat(StrCat(source, ": invalid JSON"));
   }
   return j;
 }
@@ -38,11 +38,11 @@ bool JsonFields::Has(std::string_view key) const {
 }
 
 Status JsonFields::Error(std::string_view key, std::string_view problem) const {
-  return InvalidFormat(absl::StrCat(source_, ": field '", key, "': ", problem));
+  return InvalidFormat(StrCat(source_, ": field '", key, "': ", problem));
 }
 
 StatusOr<const Json*> JsonFields::Get(std::string_view key, bool required) const {
-  if (!obj_.is_object()) return InvalidFormat(absl::StrCat(source_, ": expected a JSON object"));
+  if (!obj_.is_object()) return InvalidFormat(StrCat(source_, ": expected a JSON object"));
   auto it = obj_.find(std::string(key));
   if (it == obj_.end() || it->is_null()) {
     if (required) return Error(key, "required but missing");
@@ -58,7 +58,7 @@ StatusOr<int64_t> JsonFields::RequiredInt(std::string_view key) const {
     double d = v->get<double>();
     if (std::isfinite(d) && d == std::floor(d) && std::fabs(d) < 9e15) return static_cast<int64_t>(d);
   }
-  return Error(key, absl::StrCat("expected an integer, got ", JsonSnippet(*v)));
+  return Error(key, StrCat("expected an integer, got ", JsonSnippet(*v)));
 }
 
 StatusOr<int64_t> JsonFields::OptionalInt(std::string_view key, int64_t fallback) const {
@@ -68,7 +68,7 @@ StatusOr<int64_t> JsonFields::OptionalInt(std::string_view key, int64_t fallback
 
 StatusOr<double> JsonFields::RequiredNumber(std::string_view key) const {
   DS_ASSIGN_OR_RETURN(const Json* v, Get(key, true));
-  if (!v->is_number()) return Error(key, absl::StrCat("expected a number, got ", JsonSnippet(*v)));
+  if (!v->is_number()) return Error(key, StrCat("expected a number, got ", JsonSnippet(*v)));
   return v->get<double>();
 }
 
@@ -80,13 +80,13 @@ StatusOr<double> JsonFields::OptionalNumber(std::string_view key, double fallbac
 StatusOr<bool> JsonFields::OptionalBool(std::string_view key, bool fallback) const {
   if (!Has(key)) return fallback;
   DS_ASSIGN_OR_RETURN(const Json* v, Get(key, true));
-  if (!v->is_boolean()) return Error(key, absl::StrCat("expected true or false, got ", JsonSnippet(*v)));
+  if (!v->is_boolean()) return Error(key, StrCat("expected true or false, got ", JsonSnippet(*v)));
   return v->get<bool>();
 }
 
 StatusOr<std::string> JsonFields::RequiredString(std::string_view key) const {
   DS_ASSIGN_OR_RETURN(const Json* v, Get(key, true));
-  if (!v->is_string()) return Error(key, absl::StrCat("expected a string, got ", JsonSnippet(*v)));
+  if (!v->is_string()) return Error(key, StrCat("expected a string, got ", JsonSnippet(*v)));
   return v->get<std::string>();
 }
 

@@ -4,7 +4,7 @@
 #include <functional>
 #include <string_view>
 
-#include "absl/strings/str_cat.h"
+#include "common/strings.h"
 
 namespace ds {
 
@@ -22,15 +22,15 @@ void LogMessage(LogLevel level, std::string_view message);
 
 template <typename... Args>
 void LogInfo(const Args&... args) {
-  if (GetLogLevel() <= LogLevel::kInfo) LogMessage(LogLevel::kInfo, absl::StrCat(args...));
+  if (GetLogLevel() <= LogLevel::kInfo) LogMessage(LogLevel::kInfo, StrCat(args...));
 }
 template <typename... Args>
 void LogWarning(const Args&... args) {
-  if (GetLogLevel() <= LogLevel::kWarning) LogMessage(LogLevel::kWarning, absl::StrCat(args...));
+  if (GetLogLevel() <= LogLevel::kWarning) LogMessage(LogLevel::kWarning, StrCat(args...));
 }
 template <typename... Args>
 void LogDebug(const Args&... args) {
-  if (GetLogLevel() <= LogLevel::kDebug) LogMessage(LogLevel::kDebug, absl::StrCat(args...));
+  if (GetLogLevel() <= LogLevel::kDebug) LogMessage(LogLevel::kDebug, StrCat(args...));
 }
 
 }  // namespace ds

@@ -16,13 +16,13 @@ StatusOr<std::shared_ptr<MappedFile>> MappedFile::Open(const std::string& path) 
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
     int err = errno;
-    if (err == ENOENT) return absl::NotFoundError(absl::StrCat(path, ": no such file"));
-    return absl::InvalidArgumentError(absl::StrCat(path, ": cannot open: ", std::strerror(err)));
+    if (err == ENOENT) return absl::NotFoundError(StrCat(path, ": no such file"));
+    return absl::InvalidArgumentError(StrCat(path, ": cannot open: ", std::strerror(err)));
   }
   struct stat st {};
   if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
     ::close(fd);
-    return absl::InvalidArgumentError(absl::StrCat(path, ": not a regular file"));
+    return absl::InvalidArgumentError(StrCat(path, ": not a regular file"));
   }
   std::shared_ptr<MappedFile> file(new MappedFile());
   file->path_ = path;
@@ -32,7 +32,7 @@ StatusOr<std::shared_ptr<MappedFile>> MappedFile::Open(const std::string& path) 
     void* p = ::mmap(nullptr, file->size_, PROT_READ, MAP_SHARED, fd, 0);
     if (p == MAP_FAILED) {
       return absl::ResourceExhaustedError(
-          absl::StrCat(path, ": mmap of ", file->size_, " bytes failed: ", std::strerror(errno)));
+          StrCat(path, ": mmap of ", file->size_, " bytes failed: ", std::strerror(errno)));
     }
     file->data_ = static_cast<const uint8_t*>(p);
   }
@@ -52,10 +52,10 @@ bool MappedFile::ChangedOnDisk() const {
 
 StatusOr<std::string> ReadFileToString(const std::string& path) {
   struct stat st {};
-  if (::stat(path.c_str(), &st) != 0) return absl::NotFoundError(absl::StrCat(path, ": no such file"));
-  if (!S_ISREG(st.st_mode)) return absl::InvalidArgumentError(absl::StrCat(path, ": not a regular file"));
+  if (::stat(path.c_str(), &st) != 0) return absl::NotFoundError(StrCat(path, ": no such file"));
+  if (!S_ISREG(st.st_mode)) return absl::InvalidArgumentError(StrCat(path, ": not a regular file"));
   std::ifstream in(path, std::ios::binary);
-  if (!in) return absl::InvalidArgumentError(absl::StrCat(path, ": cannot open"));
+  if (!in) return absl::InvalidArgumentError(StrCat(path, ": cannot open"));
   std::ostringstream ss;
   ss << in.rdbuf();
   return ss.str();

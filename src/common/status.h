@@ -4,14 +4,14 @@
 //   DataLoss          malformed file content  Unimplemented  valid but unsupported feature
 //   ResourceExhausted memory limit exceeded   Cancelled      cancelled by the caller
 //   Internal          a bug in the library
+// Build messages with ds::StrCat (common/strings.h), not absl::StrCat: see that header.
 #pragma once
 
 #include <utility>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "absl/strings/str_cat.h"
-#include "absl/strings/str_format.h"
+#include "common/strings.h"
 
 namespace ds {
 
@@ -19,7 +19,7 @@ using absl::Status;
 using absl::StatusOr;
 
 // A malformed file: the message should name the file and the field or tensor.
-inline Status InvalidFormat(std::string_view msg) { return absl::DataLossError(msg); }
+inline Status InvalidFormat(const std::string& msg) { return absl::DataLossError(msg); }
 
 }  // namespace ds
 
