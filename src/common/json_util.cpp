@@ -11,7 +11,8 @@ StatusOr<Json> ParseJson(std::string_view text, std::string_view source) {
   if (j.is_discarded()) {
     // Re-parse with exceptions only to recover the position in the message.
     try {
-      (void)Json::parse(text.begin(), text.end());
+      Json unused = Json::parse(text.begin(), text.end());
+      (void)unused;
     } catch (const Json::exception& e) {
       return InvalidFormat(StrCat(source, ": invalid JSON: ", e.what()));
     }
