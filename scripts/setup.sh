@@ -3,7 +3,7 @@
 set -euo pipefail
 PKGS=(
   build-essential cmake ninja-build pkg-config git
-  libdnnl-dev libeigen3-dev libabsl-dev libpcre2-dev nlohmann-json3-dev libxtensor-dev
+  libdnnl-dev libeigen3-dev libabsl-dev libpcre2-dev libicu-dev libsimdjson-dev nlohmann-json3-dev libxtensor-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   clang-14 libclang-rt-14-dev libfuzzer-14-dev
   python3 python3-pytest python3-numpy

@@ -1,0 +1,135 @@
+#include "models/layers.h"
+
+#include <algorithm>
+#include <cstring>
+
+namespace ds {
+
+StatusOr<Linear> Linear::Load(WeightLoader& loader, const std::string& name, int64_t out, int64_t in,
+                              bool with_bias) {
+  Linear l;
+  l.out = out;
+  l.in = in;
+  DS_ASSIGN_OR_RETURN(l.w, loader.Matrix(name + ".weight", out, in));
+  if (with_bias) {
+    DS_ASSIGN_OR_RETURN(l.bias, loader.VectorF32(name + ".bias", out));
+  }
+  return l;
+}
+
+Status Linear::Apply(const float* x, int64_t m, int64_t ldx, float* y, int64_t ldy, KernelContext& ctx,
+                     bool accumulate) const {
+  DS_RETURN_IF_ERROR(RunMatMul({x, m, in, ldx, &w, false, y, ldy, accumulate}, ctx));
+  if (bias.defined()) {
+    const float* b = bias.data<float>();
+    for (int64_t i = 0; i < m; ++i) {
+      for (int64_t j = 0; j < out; ++j) y[i * ldy + j] += b[j];
+    }
+  }
+  return absl::OkStatus();
+}
+
+StatusOr<RmsNormLayer> RmsNormLayer::Load(WeightLoader& loader, const std::string& name, int64_t dim, double eps) {
+  RmsNormLayer n;
+  DS_ASSIGN_OR_RETURN(n.w, loader.VectorF32(name, dim));
+  n.eps = static_cast<float>(eps);
+  return n;
+}
+
+Status RmsNormLayer::Apply(const float* x, int64_t rows, int64_t ldx, float* y, int64_t ldy, KernelContext& ctx) const {
+  return RunF32<RmsNormOp>({x, rows, w.dim(0), ldx, w.data<float>(), eps, y, ldy}, ctx);
+}
+
+StatusOr<GatedMlp> GatedMlp::Load(WeightLoader& loader, const std::string& prefix, int64_t hidden, int64_t inter) {
+  GatedMlp m;
+  DS_ASSIGN_OR_RETURN(m.gate, Linear::Load(loader, prefix + ".gate_proj", inter, hidden));
+  DS_ASSIGN_OR_RETURN(m.up, Linear::Load(loader, prefix + ".up_proj", inter, hidden));
+  DS_ASSIGN_OR_RETURN(m.down, Linear::Load(loader, prefix + ".down_proj", hidden, inter));
+  return m;
+}
+
+Status GatedMlp::Forward(const float* x, int64_t m, float* out, bool accumulate, KernelContext& ctx,
+                         Workspace& ws) const {
+  const int64_t inter = gate.out, hidden = gate.in;
+  float* g = ws.Get(20, m * inter * 2);
+  float* u = g + m * inter;
+  DS_RETURN_IF_ERROR(gate.Apply(x, m, hidden, g, inter, ctx));
+  DS_RETURN_IF_ERROR(up.Apply(x, m, hidden, u, inter, ctx));
+  float* act = ws.Get(21, m * inter);
+  DS_RETURN_IF_ERROR(RunF32<SiluMulOp>({g, u, inter, m, inter, act}, ctx));
+  return down.Apply(act, m, inter, out, hidden, ctx, accumulate);
+}
+
+StatusOr<MoeLayer> MoeLayer::Load(WeightLoader& loader, const std::string& prefix, const ModelConfig& c) {
+  MoeLayer moe;
+  const int64_t e = c.n_routed_experts, h = c.hidden_size;
+  DS_ASSIGN_OR_RETURN(moe.gate_w, loader.Matrix(prefix + ".gate.weight", e, h));
+  const bool noaux = c.topk_method == "noaux_tc";
+  if (noaux) {
+    DS_ASSIGN_OR_RETURN(moe.correction_bias, loader.VectorF32(prefix + ".gate.e_score_correction_bias", e));
+  }
+  for (int64_t i = 0; i < e; ++i) {
+    DS_ASSIGN_OR_RETURN(GatedMlp m, GatedMlp::Load(loader, StrCat(prefix, ".experts.", i), h, c.moe_intermediate_size));
+    moe.experts.push_back(std::move(m));
+  }
+  if (c.n_shared_experts > 0) {
+    DS_ASSIGN_OR_RETURN(moe.shared, GatedMlp::Load(loader, prefix + ".shared_experts", h,
+                                                   c.n_shared_experts * c.moe_intermediate_size));
+    moe.has_shared = true;
+  }
+  MoeRouteOp::Args& r = moe.route;
+  r.experts = e;
+  r.scoring = c.scoring_func == "sigmoid" ? MoeScoring::kSigmoid : MoeScoring::kSoftmax;
+  r.group_score = noaux ? MoeGroupScore::kTop2Sum
+                        : (c.topk_method == "group_limited_greedy" ? MoeGroupScore::kMax : MoeGroupScore::kNone);
+  r.groups = r.group_score == MoeGroupScore::kNone ? 1 : c.n_group;
+  r.topk_groups = r.group_score == MoeGroupScore::kNone ? 1 : c.topk_group;
+  r.topk = c.num_experts_per_tok;
+  r.normalize = c.norm_topk_prob;
+  r.scale = static_cast<float>(c.routed_scaling_factor);
+  return moe;
+}
+
+Status MoeLayer::Forward(const float* x, int64_t m, int64_t hidden, float* out, KernelContext& ctx,
+                         Workspace& ws) const {
+  const int64_t e = route.experts, k = route.topk;
+  float* logits = ws.Get(10, m * e);
+  DS_RETURN_IF_ERROR(RunMatMul({x, m, hidden, hidden, &gate_w, false, logits, e, false}, ctx));
+  std::vector<int32_t> ids(m * k);
+  float* weights = ws.Get(11, m * k);
+  MoeRouteOp::Args r = route;
+  r.logits = logits;
+  r.tokens = m;
+  r.bias = correction_bias.defined() ? correction_bias.data<float>() : nullptr;
+  r.out_ids = ids.data();
+  r.out_weights = weights;
+  DS_RETURN_IF_ERROR(RunF32<MoeRouteOp>(r, ctx));
+
+  if (has_shared) {
+    DS_RETURN_IF_ERROR(shared.Forward(x, m, out, false, ctx, ws));
+  } else {
+    std::fill(out, out + m * hidden, 0.0f);
+  }
+  // Group tokens by expert so each expert's weights are read once per call.
+  std::vector<std::vector<std::pair<int64_t, float>>> assigned(e);
+  for (int64_t t = 0; t < m; ++t) {
+    for (int64_t j = 0; j < k; ++j) assigned[ids[t * k + j]].push_back({t, weights[t * k + j]});
+  }
+  for (int64_t ex = 0; ex < e; ++ex) {
+    const auto& rows = assigned[ex];
+    if (rows.empty()) continue;
+    const int64_t n = static_cast<int64_t>(rows.size());
+    float* xin = ws.Get(12, n * hidden);
+    float* yout = ws.Get(13, n * hidden);
+    for (int64_t i = 0; i < n; ++i) std::memcpy(xin + i * hidden, x + rows[i].first * hidden, hidden * sizeof(float));
+    DS_RETURN_IF_ERROR(experts[ex].Forward(xin, n, yout, false, ctx, ws));
+    for (int64_t i = 0; i < n; ++i) {
+      float* dst = out + rows[i].first * hidden;
+      const float w = rows[i].second;
+      for (int64_t j = 0; j < hidden; ++j) dst[j] += w * yout[i * hidden + j];
+    }
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace ds

@@ -1,0 +1,71 @@
+// Reusable transformer layers over the kernel registry: linear, RMSNorm, gated MLP, MoE.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "models/weight_loader.h"
+#include "runtime/kernel_registry.h"
+
+namespace ds {
+
+// Growable per-sequence scratch buffers addressed by slot, so steady-state decode allocates nothing.
+class Workspace {
+ public:
+  float* Get(int slot, size_t n) {
+    if (static_cast<size_t>(slot) >= buffers_.size()) buffers_.resize(slot + 1);
+    if (buffers_[slot].size() < n) buffers_[slot].resize(n);
+    return buffers_[slot].data();
+  }
+  size_t bytes() const {
+    size_t b = 0;
+    for (const auto& v : buffers_) b += v.capacity() * sizeof(float);
+    return b;
+  }
+
+ private:
+  std::vector<std::vector<float>> buffers_;
+};
+
+// y = x W^T (+ bias), W [out, in] in any registered weight dtype.
+struct Linear {
+  Tensor w;
+  Tensor bias;  // optional f32 [out]
+  int64_t out = 0, in = 0;
+  static StatusOr<Linear> Load(WeightLoader& loader, const std::string& name, int64_t out, int64_t in,
+                               bool with_bias = false);
+  Status Apply(const float* x, int64_t m, int64_t ldx, float* y, int64_t ldy, KernelContext& ctx,
+               bool accumulate = false) const;
+  int64_t params() const { return out * in + (bias.defined() ? out : 0); }
+};
+
+struct RmsNormLayer {
+  Tensor w;  // f32 [dim]
+  float eps = 1e-6f;
+  static StatusOr<RmsNormLayer> Load(WeightLoader& loader, const std::string& name, int64_t dim, double eps);
+  Status Apply(const float* x, int64_t rows, int64_t ldx, float* y, int64_t ldy, KernelContext& ctx) const;
+};
+
+// down(silu(gate(x)) * up(x)): the dense MLP, the shared experts and each routed expert.
+struct GatedMlp {
+  Linear gate, up, down;
+  static StatusOr<GatedMlp> Load(WeightLoader& loader, const std::string& prefix, int64_t hidden, int64_t inter);
+  // out[m, hidden] (+)= MLP(x[m, hidden]). Uses workspace slots 20..21.
+  Status Forward(const float* x, int64_t m, float* out, bool accumulate, KernelContext& ctx, Workspace& ws) const;
+  int64_t params() const { return gate.params() + up.params() + down.params(); }
+};
+
+// DeepSeekMoE: router + routed experts + shared experts.
+struct MoeLayer {
+  Tensor gate_w;  // router weight [experts, hidden]
+  Tensor correction_bias;  // f32 [experts] (noaux_tc) or undefined
+  std::vector<GatedMlp> experts;
+  GatedMlp shared;  // n_shared_experts * moe_intermediate_size wide; absent when n_shared == 0
+  bool has_shared = false;
+  MoeRouteOp::Args route;  // routing attributes (pointers filled per call)
+  static StatusOr<MoeLayer> Load(WeightLoader& loader, const std::string& prefix, const ModelConfig& c);
+  // out[m, hidden] = MoE(x). Uses workspace slots 10..19.
+  Status Forward(const float* x, int64_t m, int64_t hidden, float* out, KernelContext& ctx, Workspace& ws) const;
+};
+
+}  // namespace ds

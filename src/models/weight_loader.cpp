@@ -1,0 +1,53 @@
+#include "models/weight_loader.h"
+
+namespace ds {
+namespace {
+std::string ShapeString(const Tensor::Shape& s) {
+  std::string out = "[";
+  for (size_t i = 0; i < s.size(); ++i) out += StrCat(i ? ", " : "", s[i]);
+  return out + "]";
+}
+}  // namespace
+
+StatusOr<Tensor> WeightLoader::Fetch(const std::string& name, const Tensor::Shape& shape) {
+  if (!store_.Has(name)) {
+    return absl::NotFoundError(StrCat("checkpoint is missing tensor '", name, "' (expected shape ",
+                                      ShapeString(shape), " from ", config_.source, ")"));
+  }
+  DS_ASSIGN_OR_RETURN(Tensor t, store_.Get(name));
+  if (t.shape() != shape) {
+    return InvalidFormat(StrCat(store_.FileOf(name), ": tensor '", name, "' has shape ", ShapeString(t.shape()),
+                                " but ", config_.source, " implies ", ShapeString(shape)));
+  }
+  params_by_dtype_[std::string(DTypeName(t.dtype()))] += t.numel();
+  return t;
+}
+
+StatusOr<Tensor> WeightLoader::Matrix(const std::string& name, int64_t rows, int64_t cols) {
+  DS_ASSIGN_OR_RETURN(Tensor t, Fetch(name, {rows, cols}));
+  if (t.dtype() == DType::kF8E4M3) {
+    const std::string scale_name = name + "_scale_inv";
+    const int64_t br = config_.fp8_block_rows, bc = config_.fp8_block_cols;
+    if (br != bc) return absl::UnimplementedError(StrCat(name, ": FP8 blocks must be square, got ", br, "x", bc));
+    DS_ASSIGN_OR_RETURN(Tensor s, Fetch(scale_name, {(rows + br - 1) / br, (cols + bc - 1) / bc}));
+    if (s.dtype() != DType::kF32) {
+      DS_ASSIGN_OR_RETURN(s, s.ToF32());
+    }
+    t.SetBlockScales(std::move(s), br);
+  } else if (t.dtype() != DType::kBF16 && t.dtype() != DType::kF16 && t.dtype() != DType::kF32) {
+    return absl::UnimplementedError(StrCat(store_.FileOf(name), ": tensor '", name, "' has dtype ",
+                                           DTypeName(t.dtype()), ", not a supported weight dtype"));
+  }
+  return t;
+}
+
+StatusOr<Tensor> WeightLoader::VectorF32(const std::string& name, int64_t n) {
+  DS_ASSIGN_OR_RETURN(Tensor t, Fetch(name, {n}));
+  if (t.dtype() != DType::kF32 && t.dtype() != DType::kBF16 && t.dtype() != DType::kF16) {
+    return absl::UnimplementedError(StrCat(store_.FileOf(name), ": tensor '", name, "' has dtype ",
+                                           DTypeName(t.dtype()), ", expected f32, bf16 or f16"));
+  }
+  return t.ToF32();
+}
+
+}  // namespace ds

@@ -1,0 +1,98 @@
+#include "runtime/cpu/matmul_cpu.h"
+
+#include <algorithm>
+
+#include "runtime/cpu/onednn_matmul.h"
+#include "runtime/cpu/weight_rows.h"
+
+namespace ds::cpu {
+namespace {
+
+constexpr int64_t kGemvMaxRows = 4;   // activation rows handled by the register-dequant path
+constexpr int64_t kPanelRows = 256;   // weight rows dequantized per oneDNN call
+
+// y[:, n] for every weight row n, M <= 4 activation rows at a time.
+void GemvNk(const WeightRows& w, const MatMulOp::Args& a, int threads) {
+#pragma omp parallel for schedule(static) num_threads(threads)
+  for (int64_t n = 0; n < w.rows; ++n) {
+    for (int64_t m0 = 0; m0 < a.m; m0 += kGemvMaxRows) {
+      const int64_t mm = std::min(kGemvMaxRows, a.m - m0);
+      float out[kGemvMaxRows];
+      DotRow(w, n, a.x + m0 * a.ldx, mm, a.ldx, out);
+      for (int64_t i = 0; i < mm; ++i) {
+        float& dst = a.y[(m0 + i) * a.ldy + n];
+        dst = a.accumulate ? dst + out[i] : out[i];
+      }
+    }
+  }
+}
+
+// x * W for W stored [K, N]: each decoded weight row k is an axpy into y (small M).
+void GemvKn(const WeightRows& w, const MatMulOp::Args& a, KernelContext& ctx) {
+  const int64_t n = w.cols;
+  float* row = ctx.Scratch(0, n);
+  if (!a.accumulate) {
+    for (int64_t i = 0; i < a.m; ++i) std::fill(a.y + i * a.ldy, a.y + i * a.ldy + n, 0.0f);
+  }
+  for (int64_t k = 0; k < w.rows; ++k) {
+    DecodeRow(w, k, row);
+    for (int64_t i = 0; i < a.m; ++i) {
+      const float xv = a.x[i * a.ldx + k];
+      float* y = a.y + i * a.ldy;
+#pragma omp simd
+      for (int64_t j = 0; j < n; ++j) y[j] += xv * row[j];
+    }
+  }
+}
+
+// Dequantize `rows` weight rows starting at r0 into a contiguous f32 panel.
+void DecodePanel(const WeightRows& w, int64_t r0, int64_t rows, float* panel, int threads) {
+#pragma omp parallel for schedule(static) num_threads(threads)
+  for (int64_t r = 0; r < rows; ++r) DecodeRow(w, r0 + r, panel + r * w.cols);
+}
+
+Status GemmPanels(const WeightRows& w, const MatMulOp::Args& a, KernelContext& ctx) {
+  if (w.dtype == DType::kF32) {  // no decode needed: one oneDNN call on the mapped weight
+    return OneDnnGemmF32(a.x, a.m, a.k, a.ldx, reinterpret_cast<const float*>(w.base), !a.transpose_w,
+                         w.cols, a.transpose_w ? w.cols : w.rows, a.y, a.ldy, a.accumulate);
+  }
+  const int64_t panel_rows = std::min(kPanelRows, w.rows);
+  float* panel = ctx.Scratch(1, panel_rows * w.cols);
+  for (int64_t r0 = 0; r0 < w.rows; r0 += panel_rows) {
+    const int64_t rows = std::min(panel_rows, w.rows - r0);
+    DecodePanel(w, r0, rows, panel, ctx.threads());
+    Status s;
+    if (!a.transpose_w) {  // panel = W[r0:r0+rows, :K] -> y[:, r0:r0+rows]
+      s = OneDnnGemmF32(a.x, a.m, a.k, a.ldx, panel, true, w.cols, rows, a.y + r0, a.ldy, a.accumulate);
+    } else {  // panel = W[k0:k0+rows, :N] -> y += x[:, k0:k0+rows] * panel
+      s = OneDnnGemmF32(a.x + r0, a.m, rows, a.ldx, panel, false, w.cols, w.cols, a.y, a.ldy,
+                        a.accumulate || r0 > 0);
+    }
+    DS_RETURN_IF_ERROR(s);
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+Status MatMulDense(const MatMulOp::Args& a, KernelContext& ctx) {
+  DS_ASSIGN_OR_RETURN(WeightRows w, DescribeWeight(*a.w));
+  const int64_t wk = a.transpose_w ? w.rows : w.cols;
+  if (wk != a.k) {
+    return absl::InvalidArgumentError(StrCat("matmul: activation has ", a.k, " columns but weight ",
+                                             a.w->DebugString(), " expects ", wk));
+  }
+  if (a.m == 0) return absl::OkStatus();
+  if (a.ldx < a.k) return absl::InvalidArgumentError("matmul: activation row stride is below its width");
+  if (a.m <= kGemvMaxRows) {
+    if (!a.transpose_w) {
+      GemvNk(w, a, ctx.threads());
+    } else {
+      GemvKn(w, a, ctx);
+    }
+    return absl::OkStatus();
+  }
+  return GemmPanels(w, a, ctx);
+}
+
+}  // namespace ds::cpu

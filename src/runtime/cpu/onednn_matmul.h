@@ -1,0 +1,16 @@
+// f32 GEMM through oneDNN with primitives cached by shape (M is a run-time dimension, so one
+// primitive serves every token count).
+#pragma once
+
+#include <cstdint>
+
+#include "common/status.h"
+
+namespace ds::cpu {
+
+// y[m, n] (row stride ldy) (+)= x[m, k] (row stride ldx) * W, where W is f32 stored [n, k]
+// (w_nk = true, nn.Linear layout) or [k, n] (w_nk = false) with row stride ldw.
+Status OneDnnGemmF32(const float* x, int64_t m, int64_t k, int64_t ldx, const float* w, bool w_nk,
+                     int64_t ldw, int64_t n, float* y, int64_t ldy, bool accumulate);
+
+}  // namespace ds::cpu

@@ -1,0 +1,17 @@
+// CPU kernels for the non-matmul ops (f32 activations).
+#pragma once
+
+#include "runtime/ops.h"
+
+namespace ds::cpu {
+
+Status Embedding(const EmbeddingOp::Args& a, KernelContext& ctx);
+Status RmsNorm(const RmsNormOp::Args& a, KernelContext& ctx);
+Status Rope(const RopeOp::Args& a, KernelContext& ctx);
+Status Softmax(const SoftmaxOp::Args& a, KernelContext& ctx);
+Status SiluMul(const SiluMulOp::Args& a, KernelContext& ctx);
+Status Add(const AddOp::Args& a, KernelContext& ctx);
+Status MoeRoute(const MoeRouteOp::Args& a, KernelContext& ctx);
+Status MlaAttention(const MlaAttentionOp::Args& a, KernelContext& ctx);
+
+}  // namespace ds::cpu

@@ -1,0 +1,37 @@
+// Row access to weight matrices of any supported storage dtype: widening rows to f32 and dot
+// products with f32 activations, dequantizing in registers (the weight is never materialized).
+#pragma once
+
+#include <cstdint>
+
+#include "common/status.h"
+#include "runtime/tensor.h"
+
+namespace ds::cpu {
+
+// A 2-D weight [rows, cols] prepared for row-wise kernels.
+struct WeightRows {
+  DType dtype;
+  const uint8_t* base;  // row 0 of this view
+  int64_t rows, cols, row_bytes;
+  const float* scales = nullptr;  // FP8 block scales (row-major grid) or null
+  int64_t scale_cols = 0, block = 0, scale_row0 = 0;
+};
+
+// Validates `w` (2-D, contiguous, supported dtype, scales consistent) and describes it.
+StatusOr<WeightRows> DescribeWeight(const Tensor& w);
+
+// out[0..cols) = f32(row r).
+void DecodeRow(const WeightRows& w, int64_t r, float* out);
+
+// out[i] = dot(x + i*ldx, row r) for i < m (m <= 4), f32 accumulation.
+void DotRow(const WeightRows& w, int64_t r, const float* x, int64_t m, int64_t ldx, float* out);
+
+// True when the AVX-512 kernels can run on this CPU (checked once).
+bool HasAvx512();
+
+// AVX-512 versions (weight_rows_avx512.cpp); same contracts, for bf16 / f16 / f8_e4m3.
+void DotRowAvx512(const WeightRows& w, int64_t r, const float* x, int64_t m, int64_t ldx, float* out);
+void DecodeRowAvx512(const WeightRows& w, int64_t r, float* out);
+
+}  // namespace ds::cpu

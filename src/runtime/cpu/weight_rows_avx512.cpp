@@ -1,0 +1,124 @@
+// AVX-512 row kernels: weights are widened to f32 in registers, 16 columns at a time.
+#include <immintrin.h>
+
+#include <algorithm>
+#include <array>
+
+#include "common/float_convert.h"
+#include "runtime/cpu/weight_rows.h"
+
+namespace ds::cpu {
+namespace {
+
+const float* Fp8Table() {
+  static const std::array<float, 256> table = [] {
+    std::array<float, 256> t{};
+    for (int i = 0; i < 256; ++i) t[i] = F8E4M3ToF32(static_cast<uint8_t>(i));
+    return t;
+  }();
+  return table.data();
+}
+
+// Loads 16 weights starting at column c (masked for the tail) as f32.
+template <DType kType>
+inline __m512 Load16(const uint8_t* row, int64_t c, __mmask16 mask) {
+  if constexpr (kType == DType::kF32) {
+    return _mm512_maskz_loadu_ps(mask, reinterpret_cast<const float*>(row) + c);
+  } else if constexpr (kType == DType::kBF16) {
+    __m256i h = _mm256_maskz_loadu_epi16(mask, reinterpret_cast<const uint16_t*>(row) + c);
+    return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
+  } else if constexpr (kType == DType::kF16) {
+    __m256i h = _mm256_maskz_loadu_epi16(mask, reinterpret_cast<const uint16_t*>(row) + c);
+    return _mm512_cvtph_ps(h);
+  } else {  // f8_e4m3 through a 256-entry table
+    __m128i b = _mm_maskz_loadu_epi8(mask, row + c);
+    return _mm512_mask_i32gather_ps(_mm512_setzero_ps(), mask, _mm512_cvtepu8_epi32(b), Fp8Table(), 4);
+  }
+}
+
+inline __mmask16 TailMask(int64_t n) { return n >= 16 ? 0xffff : static_cast<__mmask16>((1u << n) - 1); }
+
+// Dot of up to 4 activation rows with columns [c0, c1) of one weight row.
+template <DType kType, int kM>
+inline void DotSpan(const uint8_t* row, int64_t c0, int64_t c1, const float* x, int64_t ldx, float* out) {
+  __m512 acc[kM];
+  for (int i = 0; i < kM; ++i) acc[i] = _mm512_setzero_ps();
+  for (int64_t c = c0; c < c1; c += 16) {
+    const __mmask16 mask = TailMask(c1 - c);
+    const __m512 wv = Load16<kType>(row, c, mask);
+    for (int i = 0; i < kM; ++i) {
+      acc[i] = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(mask, x + i * ldx + c), wv, acc[i]);
+    }
+  }
+  for (int i = 0; i < kM; ++i) out[i] = _mm512_reduce_add_ps(acc[i]);
+}
+
+template <DType kType, int kM>
+void DotRowT(const WeightRows& w, int64_t r, const float* x, int64_t ldx, float* out) {
+  const uint8_t* row = w.base + r * w.row_bytes;
+  if (w.scales == nullptr) return DotSpan<kType, kM>(row, 0, w.cols, x, ldx, out);
+  const float* srow = w.scales + ((w.scale_row0 + r) / w.block) * w.scale_cols;
+  float total[kM] = {};
+  for (int64_t c0 = 0; c0 < w.cols; c0 += w.block) {
+    float part[kM];
+    DotSpan<kType, kM>(row, c0, std::min(w.cols, c0 + w.block), x, ldx, part);
+    for (int i = 0; i < kM; ++i) total[i] += part[i] * srow[c0 / w.block];
+  }
+  for (int i = 0; i < kM; ++i) out[i] = total[i];
+}
+
+template <DType kType>
+void DotRowM(const WeightRows& w, int64_t r, const float* x, int64_t m, int64_t ldx, float* out) {
+  switch (m) {
+    case 1: return DotRowT<kType, 1>(w, r, x, ldx, out);
+    case 2: return DotRowT<kType, 2>(w, r, x, ldx, out);
+    case 3: return DotRowT<kType, 3>(w, r, x, ldx, out);
+    default: return DotRowT<kType, 4>(w, r, x, ldx, out);
+  }
+}
+
+template <DType kType>
+void DecodeRowT(const WeightRows& w, int64_t r, float* out) {
+  const uint8_t* row = w.base + r * w.row_bytes;
+  const float* srow = w.scales ? w.scales + ((w.scale_row0 + r) / w.block) * w.scale_cols : nullptr;
+  for (int64_t c = 0; c < w.cols; c += 16) {
+    const __mmask16 mask = TailMask(w.cols - c);
+    __m512 v = Load16<kType>(row, c, mask);
+    if (srow != nullptr) {
+      // Block size is a multiple of 16 for DeepSeek's 128x128 blocks; fall back per element otherwise.
+      if (w.block % 16 == 0) {
+        v = _mm512_mul_ps(v, _mm512_set1_ps(srow[c / w.block]));
+      } else {
+        alignas(64) float tmp[16];
+        _mm512_store_ps(tmp, v);
+        for (int j = 0; j < 16 && c + j < w.cols; ++j) tmp[j] *= srow[(c + j) / w.block];
+        v = _mm512_load_ps(tmp);
+      }
+    }
+    _mm512_mask_storeu_ps(out + c, mask, v);
+  }
+}
+
+}  // namespace
+
+void DotRowAvx512(const WeightRows& w, int64_t r, const float* x, int64_t m, int64_t ldx, float* out) {
+  switch (w.dtype) {
+    case DType::kF32: return DotRowM<DType::kF32>(w, r, x, m, ldx, out);
+    case DType::kBF16: return DotRowM<DType::kBF16>(w, r, x, m, ldx, out);
+    case DType::kF16: return DotRowM<DType::kF16>(w, r, x, m, ldx, out);
+    case DType::kF8E4M3: return DotRowM<DType::kF8E4M3>(w, r, x, m, ldx, out);
+    default: return;
+  }
+}
+
+void DecodeRowAvx512(const WeightRows& w, int64_t r, float* out) {
+  switch (w.dtype) {
+    case DType::kF32: return DecodeRowT<DType::kF32>(w, r, out);
+    case DType::kBF16: return DecodeRowT<DType::kBF16>(w, r, out);
+    case DType::kF16: return DecodeRowT<DType::kF16>(w, r, out);
+    case DType::kF8E4M3: return DecodeRowT<DType::kF8E4M3>(w, r, out);
+    default: return;
+  }
+}
+
+}  // namespace ds::cpu

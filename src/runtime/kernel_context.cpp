@@ -1,0 +1,16 @@
+#include "runtime/kernel_context.h"
+
+#include <omp.h>
+
+namespace ds {
+
+KernelContext::KernelContext(int threads, ComputePrecision precision)
+    : threads_(threads > 0 ? threads : omp_get_max_threads()), precision_(precision) {}
+
+float* KernelContext::Scratch(int slot, size_t n) {
+  if (static_cast<size_t>(slot) >= scratch_.size()) scratch_.resize(slot + 1);
+  if (scratch_[slot].size() < n) scratch_[slot].resize(n);
+  return scratch_[slot].data();
+}
+
+}  // namespace ds

@@ -1,0 +1,28 @@
+// Per-call execution context handed to kernels: threads and reusable scratch memory.
+#pragma once
+
+#include <cstddef>
+#include <vector>
+
+namespace ds {
+
+// Arithmetic precision of activations and matmuls.
+//   kF32:  f32 activations; weights are widened to f32 in registers (exact for bf16/f16/fp8 weights).
+//   kBF16: activations rounded to bf16 for matmuls so AMX/AVX512-BF16 can run them (faster prefill).
+enum class ComputePrecision { kF32, kBF16 };
+
+class KernelContext {
+ public:
+  explicit KernelContext(int threads = 0, ComputePrecision precision = ComputePrecision::kF32);
+  int threads() const { return threads_; }
+  ComputePrecision precision() const { return precision_; }
+  // A float buffer of at least `n` elements, valid until the next call with the same `slot`.
+  float* Scratch(int slot, size_t n);
+
+ private:
+  int threads_;
+  ComputePrecision precision_;
+  std::vector<std::vector<float>> scratch_;
+};
+
+}  // namespace ds

@@ -1,0 +1,72 @@
+// The byte-level BPE model: vocabulary, merge ranks, and the merge loop on one pre-tokenized piece.
+// It works on raw bytes; the GPT-2 byte-to-symbol mapping is applied only when loading and when
+// converting ids back to token strings.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "common/status.h"
+#include "tokenizer/tokenizer_spec.h"
+
+namespace ds {
+
+// Reusable buffers for BpeModel::Encode, owned by one Encode call.
+struct BpeScratch {
+  struct Symbol {
+    int32_t id;
+    int32_t prev, next;  // neighbours in the linked list, -1 at the ends
+    uint32_t len;        // bytes covered; 0 once merged into the left neighbour
+  };
+  struct Candidate {
+    int32_t rank, pos, left_id, right_id;
+  };
+  std::vector<Symbol> symbols;
+  std::vector<Candidate> heap;
+};
+
+class BpeModel {
+ public:
+  // Builds the model from spec.vocab / spec.merges / spec.ignore_merges. Fails with a message
+  // naming spec.source on a merge whose parts or result are not in the vocabulary, or when one of
+  // the 256 byte symbols is missing.
+  static StatusOr<std::unique_ptr<BpeModel>> Create(const TokenizerSpec& spec);
+
+  // Appends the ids of one piece (raw bytes, not empty).
+  void Encode(std::string_view piece, std::vector<int32_t>* ids, BpeScratch* scratch) const;
+
+  // Id of a vocabulary entry given in byte-level form ("Ġthe").
+  std::optional<int32_t> TokenToId(std::string_view symbols) const;
+  // Byte-level form of an id, or nullptr for an id outside the vocabulary.
+  const std::string* IdToToken(int32_t id) const;
+  // Raw bytes of an id (the token string itself if it is not byte-level), nullptr if unknown.
+  const std::string* IdToBytes(int32_t id) const;
+  int32_t size() const { return static_cast<int32_t>(tokens_.size()); }
+
+ private:
+  struct Merge {
+    int32_t rank;
+    int32_t result;
+  };
+  static uint64_t PairKey(int32_t a, int32_t b) {
+    return (uint64_t(uint32_t(a)) << 32) | uint32_t(b);
+  }
+  const Merge* FindMerge(int32_t a, int32_t b) const;
+  Status BuildMerges(const TokenizerSpec& spec);
+  void MergeAll(BpeScratch* s) const;
+
+  std::vector<std::string> tokens_;  // byte-level form by id ("" = unused id)
+  std::vector<std::string> bytes_;   // raw bytes by id
+  absl::flat_hash_map<std::string_view, int32_t> bytes_to_id_;  // views into bytes_
+  absl::flat_hash_map<std::string_view, int32_t> odd_tokens_;   // non-byte-level entries
+  absl::flat_hash_map<uint64_t, Merge> merges_;
+  int32_t byte_ids_[256];
+  bool ignore_merges_ = false;
+};
+
+}  // namespace ds

@@ -1,0 +1,107 @@
+// DeepSeek forward pass against logits computed by DeepSeek's own reference implementation
+// (tests/data/fixtures/*/expected.safetensors; see each README for how they were produced).
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstdio>
+#include <string>
+
+#include "loader/safetensors.h"
+#include "models/architectures.h"
+
+namespace ds {
+namespace {
+
+struct Expected {
+  std::vector<int32_t> tokens, greedy;
+  std::vector<float> logits;  // [T, vocab]
+};
+
+Expected ReadExpected(const std::string& dir) {
+  Expected e;
+  auto file = SafetensorsFile::Open(dir + "/expected.safetensors");
+  EXPECT_TRUE(file.ok()) << file.status();
+  auto tokens = (*file)->Get("tokens").value();
+  auto greedy = (*file)->Get("greedy").value();
+  auto logits = (*file)->Get("logits").value();
+  e.tokens.assign(tokens.data<int32_t>(), tokens.data<int32_t>() + tokens.numel());
+  e.greedy.assign(greedy.data<int32_t>(), greedy.data<int32_t>() + greedy.numel());
+  e.logits.assign(logits.data<float>(), logits.data<float>() + logits.numel());
+  return e;
+}
+
+std::string FixtureDir(const std::string& name) { return std::string(DS_TEST_DATA_DIR) + "/fixtures/" + name; }
+
+float MaxAbsDiff(const float* a, const float* b, size_t n) {
+  float m = 0;
+  for (size_t i = 0; i < n; ++i) m = std::max(m, std::fabs(a[i] - b[i]));
+  return m;
+}
+
+int32_t Argmax(const float* v, int64_t n) {
+  return static_cast<int32_t>(std::max_element(v, v + n) - v);
+}
+
+class DeepseekFixture : public ::testing::TestWithParam<std::string> {
+ protected:
+  void SetUp() override {
+    ModelLoadOptions opts;
+    opts.max_context = 64;
+    auto m = LoadCausalLm(FixtureDir(GetParam()), opts);
+    ASSERT_TRUE(m.ok()) << m.status();
+    model_ = std::move(m).value();
+    expected_ = ReadExpected(FixtureDir(GetParam()));
+  }
+  std::unique_ptr<CausalLm> model_;
+  Expected expected_;
+};
+
+TEST_P(DeepseekFixture, OneShotPrefillMatchesReferenceLogits) {
+  auto seq = model_->NewSequence().value();
+  std::vector<float> logits;
+  ASSERT_TRUE(model_->Forward(*seq, expected_.tokens, true, logits).ok());
+  ASSERT_EQ(logits.size(), expected_.logits.size());
+  const float diff = MaxAbsDiff(logits.data(), expected_.logits.data(), logits.size());
+  RecordProperty("max_abs_diff", std::to_string(diff));
+  std::printf("%s: max |logits - reference| = %.3g\n", GetParam().c_str(), diff);
+  EXPECT_LE(diff, 1e-3f);
+}
+
+TEST_P(DeepseekFixture, TokenByTokenAndChunkedEqualOneShot) {
+  const int64_t vocab = model_->vocab_size();
+  const size_t t = expected_.tokens.size();
+  for (size_t chunk : {size_t{1}, size_t{5}, size_t{7}}) {
+    auto seq = model_->NewSequence().value();
+    std::vector<float> all, part;
+    for (size_t i = 0; i < t; i += chunk) {
+      std::span<const int32_t> piece(expected_.tokens.data() + i, std::min(chunk, t - i));
+      ASSERT_TRUE(model_->Forward(*seq, piece, true, part).ok());
+      all.insert(all.end(), part.begin(), part.end());
+    }
+    ASSERT_EQ(all.size(), t * vocab);
+    EXPECT_LE(MaxAbsDiff(all.data(), expected_.logits.data(), all.size()), 1e-3f) << "chunk " << chunk;
+  }
+}
+
+TEST_P(DeepseekFixture, GreedyContinuationMatchesReference) {
+  auto seq = model_->NewSequence().value();
+  std::vector<float> logits;
+  ASSERT_TRUE(model_->Forward(*seq, expected_.tokens, false, logits).ok());
+  std::vector<int32_t> got;
+  for (size_t i = 0; i < expected_.greedy.size(); ++i) {
+    const int32_t next = Argmax(logits.data(), model_->vocab_size());
+    got.push_back(next);
+    ASSERT_TRUE(model_->Forward(*seq, std::span<const int32_t>(&next, 1), false, logits).ok());
+  }
+  EXPECT_EQ(got, expected_.greedy);
+}
+
+INSTANTIATE_TEST_SUITE_P(Fixtures, DeepseekFixture, ::testing::Values("tiny-v2", "tiny-v3", "tiny-v3-fp8"),
+                         [](const auto& info) {
+                           std::string n = info.param;
+                           for (char& c : n) if (c == '-') c = '_';
+                           return n;
+                         });
+
+}  // namespace
+}  // namespace ds
