@@ -4,6 +4,9 @@
 
 namespace ds::cli {
 
+int RunLogits(int argc, char** argv);
+int RunInfo(int argc, char** argv);
 int RunVersion(int argc, char** argv);
+int RunTokenize(int argc, char** argv);
 
 }  // namespace ds::cli

@@ -14,7 +14,10 @@ struct Command {
 };
 
 constexpr Command kCommands[] = {
+    {"logits", "write teacher-forced logits of a token sequence to a safetensors file", ds::cli::RunLogits},
+    {"info", "print a model's architecture, parameter counts, dtypes and KV-cache size", ds::cli::RunInfo},
     {"version", "print the library version", ds::cli::RunVersion},
+    {"tokenize", "encode / decode JSON Lines with a tokenizer.json", ds::cli::RunTokenize},
 };
 
 void PrintUsage() {

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <span>
@@ -23,6 +24,7 @@ struct ModelLoadOptions {
   ComputePrecision precision = ComputePrecision::kF32;
   int64_t memory_limit_bytes = 0;         // KV cache + scratch per sequence; 0: unlimited
   bool load_mtp = false;                  // keep the multi-token-prediction layers
+  std::function<void(double, const std::string&)> progress;  // fraction done, stage; may be empty
 };
 
 // Static facts about a loaded model, for `deepseek info` and the public API.
@@ -33,6 +35,7 @@ struct ModelStats {
   std::map<std::string, int64_t> params_by_dtype;
   int64_t kv_bytes_per_token = 0;  // all layers
   int64_t mtp_layers_loaded = 0;
+  int64_t max_context = 0;         // positions per sequence in this load
 };
 
 // Per-sequence state: cache contents for positions [0, length()).

@@ -109,6 +109,7 @@ void DeepseekModel::ComputeStats(const WeightLoader& loader) {
   }
   stats_.total_params = total;
   stats_.active_params = active;
+  stats_.max_context = capacity_;
   stats_.kv_bytes_per_token =
       MlaKvCache::BytesPerToken(c.num_hidden_layers, c.kv_lora_rank, c.qk_rope_head_dim, options_.kv_cache_dtype);
 }
@@ -121,7 +122,10 @@ Status DeepseekModel::Load(const ModelConfig& c, std::unique_ptr<WeightStore> st
   rope_ = BuildRopeTables(c, c.qk_rope_head_dim, capacity_);
   WeightLoader loader(*store_, config_);
   DS_ASSIGN_OR_RETURN(embed_, loader.Matrix("model.embed_tokens.weight", c.vocab_size, c.hidden_size));
-  for (int64_t i = 0; i < c.num_hidden_layers; ++i) DS_RETURN_IF_ERROR(LoadLayer(loader, i));
+  for (int64_t i = 0; i < c.num_hidden_layers; ++i) {
+    DS_RETURN_IF_ERROR(LoadLayer(loader, i));
+    if (o.progress) o.progress(static_cast<double>(i + 1) / c.num_hidden_layers, "layers");
+  }
   DS_ASSIGN_OR_RETURN(final_norm_, RmsNormLayer::Load(loader, "model.norm.weight", c.hidden_size, c.rms_norm_eps));
   const std::string head = c.tie_word_embeddings && !loader.Has("lm_head.weight") ? "model.embed_tokens" : "lm_head";
   DS_ASSIGN_OR_RETURN(lm_head_, Linear::Load(loader, head, c.vocab_size, c.hidden_size));

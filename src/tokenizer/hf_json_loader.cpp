@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "absl/container/flat_hash_map.h"
+#include "common/json_util.h"
 
 namespace ds {
 namespace {
@@ -377,31 +378,25 @@ Status ParseTokenizerJson(const Reader& r, const element& root, TokenizerSpec* s
 }
 
 // bos_token / eos_token: a string or an AddedToken object {"content": ...}.
-StatusOr<std::string> TokenText(const Reader& r, const element& config, std::string_view key) {
-  auto e = Reader::Member(config, key);
-  if (!e) return std::string();
-  if (auto content = e->is_object() ? Reader::Member(*e, "content") : std::nullopt) e = content;
-  DS_ASSIGN_OR_RETURN(std::string_view s, r.String(*e, key));
-  return std::string(s);
+StatusOr<std::string> TokenText(const JsonFields& config, std::string_view key) {
+  if (!config.Has(key)) return std::string();
+  const Json& e = config.json()[std::string(key)];
+  if (e.is_null()) return std::string();
+  if (e.is_object()) return JsonFields(e, StrCat(config.source(), ": ", key)).RequiredString("content");
+  return config.RequiredString(key);
 }
 
-StatusOr<std::string> ChatTemplate(const Reader& r, const element& config) {
-  auto t = Reader::Member(config, "chat_template");
-  if (!t) return std::string();
-  std::string_view s;
-  if (t->get_string().get(s) == simdjson::SUCCESS) return std::string(s);
-  array list;
-  if (t->get_array().get(list) != simdjson::SUCCESS) {
-    return r.Error("chat_template", "expected a string or a list of {name, template}");
-  }
-  for (element named : list) {  // HF picks the template named "default"
-    auto name = Reader::Member(named, "name");
-    auto text = Reader::Member(named, "template");
-    if (!name || !text) return r.Error("chat_template", "list items need 'name' and 'template'");
-    DS_ASSIGN_OR_RETURN(std::string_view n, r.String(*name, "chat_template[].name"));
-    if (n != "default") continue;
-    DS_ASSIGN_OR_RETURN(std::string_view v, r.String(*text, "chat_template[].template"));
-    return std::string(v);
+StatusOr<std::string> ChatTemplate(const JsonFields& config) {
+  if (!config.Has("chat_template")) return std::string();
+  const Json& t = config.json()["chat_template"];
+  if (t.is_null()) return std::string();
+  if (t.is_string()) return t.get<std::string>();
+  if (!t.is_array()) return config.Error("chat_template", "expected a string or a list");
+  for (const Json& named : t) {  // HF picks the template named "default"
+    if (!named.is_object()) return config.Error("chat_template", "list items must be objects");
+    JsonFields f(named, StrCat(config.source(), ": chat_template[]"));
+    DS_ASSIGN_OR_RETURN(std::string name, f.RequiredString("name"));
+    if (name == "default") return f.RequiredString("template");
   }
   return std::string();
 }
@@ -414,19 +409,20 @@ bool ClassUsesBosEosFlags(std::string_view cls) {
   return false;
 }
 
-Status ParseConfig(const Reader& r, const element& config, TokenizerSpec* spec,
+// tokenizer_config.json is small but may hold integers beyond 64 bits (Llama-3's
+// model_max_length), which simdjson rejects, so it is read with nlohmann.
+Status ParseConfig(std::string_view text, const std::string& source, TokenizerSpec* spec,
                    bool* use_flags, bool* add_bos, bool* add_eos) {
-  if (!config.is_object()) return r.Error("top level", "expected an object");
-  DS_ASSIGN_OR_RETURN(spec->bos_token, TokenText(r, config, "bos_token"));
-  DS_ASSIGN_OR_RETURN(spec->eos_token, TokenText(r, config, "eos_token"));
-  DS_ASSIGN_OR_RETURN(spec->chat_template, ChatTemplate(r, config));
-  std::string_view cls;
-  if (auto c = Reader::Member(config, "tokenizer_class")) {
-    DS_ASSIGN_OR_RETURN(cls, r.String(*c, "tokenizer_class"));
-  }
+  DS_ASSIGN_OR_RETURN(Json json, ParseJson(text, source));
+  if (!json.is_object()) return InvalidFormat(StrCat(source, ": expected an object"));
+  JsonFields config(json, source);
+  DS_ASSIGN_OR_RETURN(spec->bos_token, TokenText(config, "bos_token"));
+  DS_ASSIGN_OR_RETURN(spec->eos_token, TokenText(config, "eos_token"));
+  DS_ASSIGN_OR_RETURN(spec->chat_template, ChatTemplate(config));
+  DS_ASSIGN_OR_RETURN(std::string cls, config.OptionalString("tokenizer_class", ""));
   *use_flags = ClassUsesBosEosFlags(cls);
-  DS_ASSIGN_OR_RETURN(*add_bos, r.Bool(config, "add_bos_token", true, ""));
-  DS_ASSIGN_OR_RETURN(*add_eos, r.Bool(config, "add_eos_token", false, ""));
+  DS_ASSIGN_OR_RETURN(*add_bos, config.OptionalBool("add_bos_token", true));
+  DS_ASSIGN_OR_RETURN(*add_eos, config.OptionalBool("add_eos_token", false));
   return absl::OkStatus();
 }
 
@@ -478,14 +474,8 @@ StatusOr<TokenizerSpec> ParseHfTokenizerSpec(std::string_view tokenizer_json,
   DS_RETURN_IF_ERROR(ParseTokenizerJson(r, root, &spec));
   if (config_json.empty()) return spec;
   const std::string config_source = StrCat(source, " (tokenizer_config.json)");
-  Reader cr(config_source);
-  simdjson::dom::parser config_parser;
-  element config;
-  if (auto err = config_parser.parse(config_json.data(), config_json.size()).get(config)) {
-    return InvalidFormat(StrCat(config_source, ": invalid JSON: ", simdjson::error_message(err)));
-  }
   bool use_flags = false, add_bos = false, add_eos = false;
-  DS_RETURN_IF_ERROR(ParseConfig(cr, config, &spec, &use_flags, &add_bos, &add_eos));
+  DS_RETURN_IF_ERROR(ParseConfig(config_json, config_source, &spec, &use_flags, &add_bos, &add_eos));
   if (use_flags) DS_RETURN_IF_ERROR(ApplyBosEosFlags(config_source, add_bos, add_eos, &spec));
   return spec;
 }

@@ -189,6 +189,16 @@ TEST(SamplerTest, TopPKeepsTheShortestPrefixReachingP) {
   ExpectProbs(Probs(p, kFour), {0.3 / 0.95, 0, 0.5 / 0.95, 0.15 / 0.95});
 }
 
+TEST(SamplerTest, TopPStopsExactlyWhenTheMassIsReached) {
+  // Equal logits give exactly equal weights: after two tokens the mass is exactly 0.5.
+  SamplingParams p;
+  p.top_p = 0.5f;
+  p.top_k = 4;
+  ExpectProbs(Probs(p, Logits(8, 0.0f)), {0.5, 0.5, 0, 0, 0, 0, 0, 0});
+  p.top_k = 0;
+  ExpectProbs(Probs(p, Logits(8, 0.0f)), {0.25, 0.25, 0.25, 0.25, 0, 0, 0, 0});
+}
+
 TEST(SamplerTest, TopPAppliesToTheTopKDistribution) {
   // After top-k=3 the masses are 0.5/0.95, 0.3/0.95 = 0.842 cumulative, so top_p=0.82 keeps 2.
   SamplingParams p;
@@ -205,6 +215,14 @@ TEST(SamplerTest, MinPKeepsTokensAboveFractionOfMax) {
   ExpectProbs(Probs(p, kFour), {0.3 / 0.8, 0, 0.5 / 0.8, 0});
   p.min_p = 0.7f;  // only the top token
   ExpectProbs(Probs(p, kFour), {0, 0, 1, 0});
+  // Close to the boundary: 0.15 / 0.5 = 0.3 of the maximum.
+  p.min_p = 0.29f;
+  ExpectProbs(Probs(p, kFour), {0.3 / 0.95, 0, 0.5 / 0.95, 0.15 / 0.95});
+  p.min_p = 0.31f;
+  ExpectProbs(Probs(p, kFour), {0.3 / 0.8, 0, 0.5 / 0.8, 0});
+  // Equality keeps the token: two tokens tied for the maximum survive min_p = 1.
+  p.min_p = 1.0f;
+  ExpectProbs(Probs(p, {2.0f, 2.0f, 1.0f}), {0.5, 0.5, 0});
 }
 
 TEST(SamplerTest, TopPOnLargeFlatVocabularyKeepsLowestIds) {
@@ -216,6 +234,55 @@ TEST(SamplerTest, TopPOnLargeFlatVocabularyKeepsLowestIds) {
   const std::vector<float> probs = Probs(p, l);
   for (size_t i = 0; i < l.size(); ++i) {
     ASSERT_NEAR(probs[i], i < 2500 ? 1.0 / 2500 : 0.0, 1e-9) << i;
+  }
+}
+
+TEST(SamplerTest, TopKTiesGoToLowerIds) {
+  SamplingParams p;
+  p.top_k = 3;  // 100 equal logits: ids 0, 1, 2
+  std::vector<double> want(100, 0.0);
+  want[0] = want[1] = want[2] = 1.0 / 3;
+  ExpectProbs(Probs(p, Logits(100, 1.0f)), want);
+  p.top_k = 2;  // k close to the vocabulary size
+  ExpectProbs(Probs(p, {0.5f, 2.0f, 2.0f, 2.0f}), {0, 0.5, 0.5, 0});
+}
+
+// Reference top-p: sort all tokens by probability (descending, lower id first on ties) and keep
+// each one while the mass before it is below top_p.
+std::vector<double> ReferenceTopP(const Logits& logits, double top_p, double t) {
+  const std::vector<double> p = Softmax(logits, t);
+  std::vector<int32_t> order(p.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = static_cast<int32_t>(i);
+  std::stable_sort(order.begin(), order.end(), [&p](int32_t a, int32_t b) { return p[a] > p[b]; });
+  std::vector<double> out(p.size(), 0.0);
+  double before = 0.0, kept = 0.0;
+  for (int32_t id : order) {
+    if (before >= top_p) break;
+    out[id] = p[id];
+    before += p[id];
+    kept += p[id];
+  }
+  for (double& v : out) v /= kept;
+  return out;
+}
+
+TEST(SamplerTest, TopPMatchesSortedReferenceOnLargeVocabulary) {
+  for (uint64_t seed = 1; seed <= 4; ++seed) {
+    const Logits l = RandomLogits(20000, seed);
+    for (float top_p : {0.1f, 0.5f, 0.9f, 0.99f}) {
+      SamplingParams p;
+      p.top_p = top_p;
+      p.temperature = 0.7f;
+      const std::vector<float> got = Probs(p, l);
+      const std::vector<double> want = ReferenceTopP(l, top_p, 0.7);
+      size_t kept_got = 0, kept_want = 0;
+      for (size_t i = 0; i < l.size(); ++i) {
+        kept_got += got[i] > 0.0f;
+        kept_want += want[i] > 0.0;
+        ASSERT_NEAR(got[i], want[i], 1e-6) << "seed " << seed << " top_p " << top_p << " id " << i;
+      }
+      EXPECT_EQ(kept_got, kept_want);
+    }
   }
 }
 

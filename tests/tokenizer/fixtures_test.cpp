@@ -15,6 +15,15 @@ using testing::ReadJsonl;
 using testing::Shared;
 using testing::TokenizerDir;
 
+// The fixture's pieces were turned back into text one by one with a UTF-8 decoder that drops a
+// leading byte order mark (JS TextDecoder's default): "q\uFEFF\uFEFF\uFEFF" is listed as
+// ["q", "\uFEFF\uFEFF"]. The ids fixtures show the BOM itself is encoded, so only the comparison
+// of pieces applies the same decoding.
+void StripLeadingBom(std::vector<std::string>* pieces) {
+  for (std::string& p : *pieces)
+    if (p.rfind("\xEF\xBB\xBF", 0) == 0) p.erase(0, 3);
+}
+
 class FixtureTest : public ::testing::TestWithParam<std::string> {
  protected:
   const Tokenizer& tok() const { return Shared(GetParam()); }
@@ -47,6 +56,7 @@ class FixtureTest : public ::testing::TestWithParam<std::string> {
       const auto expected = row.at("pieces").get<std::vector<std::string>>();
       auto pieces = tok().PreTokenize(text);
       EXPECT_TRUE(pieces.ok()) << pieces.status();
+      if (pieces.ok()) StripLeadingBom(&*pieces);
       if (!pieces.ok() || *pieces == expected) continue;
       if (++failures <= 10) {
         ADD_FAILURE() << file << ": text " << Json(text).dump() << "\n  expected "
@@ -140,7 +150,7 @@ TEST_P(FixtureTest, SpecialTokensMatchFixture) {
     } else {
       EXPECT_EQ(mine, text.get<std::string>()) << which;
       ASSERT_TRUE(id.has_value()) << which;
-      EXPECT_EQ(*id, s.at(which + "_id").get<int32_t>()) << which;
+      EXPECT_EQ(*id, s.at(which + "_token_id").get<int32_t>()) << which;
       EXPECT_EQ(tok().TokenToId(mine), id) << which;
     }
   }

@@ -36,13 +36,18 @@ StatusOr<std::vector<Value>> Iterate(const Value& v);
 StatusOr<Value> BinaryOp(std::string_view op, const Value& a, const Value& b);
 // Python `item in container`.
 StatusOr<bool> Contains(const Value& container, const Value& item);
-// Python len() for strings (code points), lists and dicts.
+// Python len() for strings (code points), lists and dicts; Undefined has length 0.
 StatusOr<int64_t> Length(const Value& v);
+// Python printf-style `fmt % args` (%s %r %d %i %f %%), used by the `format` filter and `%`.
+StatusOr<std::string> PercentFormat(const std::string& fmt, const Value& args);
+// A str/dict/list method bound to `self`, or Undefined if `name` is not a supported method.
+Value BoundMethod(const Value& self, const std::string& name);
 
-// A parameter of a builtin: name and default (Undefined default = required).
+// A parameter of a builtin: name, default, and whether the caller must supply it.
 struct Param {
   const char* name;
-  Value fallback;
+  Value fallback = Value(nullptr);
+  bool required = false;
 };
 // Binds positional and keyword arguments to `params` in order, like a Python signature.
 StatusOr<std::vector<Value>> BindArgs(std::string_view fn, const CallArgs& args,

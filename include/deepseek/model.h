@@ -1,0 +1,70 @@
+// deepseek/model.h: loading a model and computing logits (standard library only).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "deepseek/status.h"
+
+namespace deepseek {
+
+// How a model is loaded. Every field has a usable default.
+struct ModelOptions {
+  // Worker threads for kernels; 0 uses every core.
+  int threads = 0;
+  // Positions one sequence may hold (prompt + output); 0 = min(model's maximum, 4096).
+  int64_t max_context = 0;
+  // Store the KV cache in bf16 (half the memory) instead of f32.
+  bool kv_cache_bf16 = false;
+  // Upper bound on the memory one sequence (KV cache) may take; 0 = no limit. Exceeding it is an
+  // error at sequence creation, never an out-of-memory kill.
+  int64_t memory_limit_bytes = 0;
+  // Called during loading with the fraction done (0..1) and a short stage name. May be empty.
+  std::function<void(double fraction, const std::string& stage)> progress;
+};
+
+// Static facts about a loaded model.
+struct ModelInfo {
+  std::string path;
+  std::string model_type;     // config.json's model_type, e.g. "deepseek_v3"
+  std::string architecture;   // a readable description
+  int64_t vocab_size = 0;
+  int64_t hidden_size = 0;
+  int64_t num_layers = 0;
+  int64_t max_context = 0;    // positions per sequence in this load
+  int64_t total_params = 0;   // parameters of the main model (MTP layers excluded)
+  int64_t active_params = 0;  // parameters read per token (shared weights + top-k experts)
+  std::map<std::string, int64_t> params_by_dtype;  // stored dtype name -> parameter count
+  int64_t kv_cache_bytes_per_token = 0;
+};
+
+class Model {
+ public:
+  // Loads a Hugging Face checkpoint folder (config.json + *.safetensors). Errors name the file
+  // and the field or tensor at fault.
+  static Result<std::unique_ptr<Model>> Load(const std::string& path, const ModelOptions& options = {});
+  ~Model();
+  Model(const Model&) = delete;
+  Model& operator=(const Model&) = delete;
+
+  // Static facts: architecture, sizes, parameter counts, KV-cache cost.
+  const ModelInfo& info() const;
+  // Teacher-forced logits for every position of `tokens`: row t ([vocab_size] floats, row-major)
+  // holds the next-token logits after tokens[0..t]. Thread-safe: each call uses its own cache.
+  Result<std::vector<float>> Logits(std::span<const int32_t> tokens) const;
+
+  struct Impl;
+  // Library-internal access (used by the generation and C ABI layers).
+  Impl& impl() const { return *impl_; }
+
+ private:
+  explicit Model(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace deepseek

@@ -1,0 +1,25 @@
+#include "cli/model_options.h"
+
+#include <unistd.h>
+
+#include <cstdio>
+
+namespace ds::cli {
+
+std::set<std::string> ModelOptionNames() { return {"threads", "ctx", "kv-bf16", "quiet"}; }
+
+deepseek::ModelOptions ModelOptionsFromArgs(CliArgs& args) {
+  deepseek::ModelOptions o;
+  o.threads = static_cast<int>(args.GetInt("threads", 0));
+  o.max_context = args.GetInt("ctx", 0);
+  o.kv_cache_bf16 = args.Flag("kv-bf16");
+  if (!args.Flag("quiet") && isatty(STDERR_FILENO)) {
+    o.progress = [](double f, const std::string& stage) {
+      std::fprintf(stderr, "\rloading %s: %3d%%", stage.c_str(), static_cast<int>(f * 100));
+      if (f >= 1.0) std::fprintf(stderr, "\n");
+    };
+  }
+  return o;
+}
+
+}  // namespace ds::cli

@@ -1,0 +1,17 @@
+// Options shared by the subcommands that load a model (--threads, --ctx, --kv-bf16).
+#pragma once
+
+#include <set>
+#include <string>
+
+#include "cli/cli_args.h"
+#include "deepseek/model.h"
+
+namespace ds::cli {
+
+// Option names understood by ModelOptionsFromArgs, to add to a command's known set.
+std::set<std::string> ModelOptionNames();
+// Fills options from --threads N, --ctx N, --kv-bf16, --quiet (no progress bar on stderr).
+deepseek::ModelOptions ModelOptionsFromArgs(CliArgs& args);
+
+}  // namespace ds::cli
