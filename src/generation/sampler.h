@@ -26,7 +26,7 @@ namespace ds {
 // Defaults follow vLLM / OpenAI: every filter is off and temperature 1.0 is the plain softmax.
 // (DeepSeek recommends temperature 0.6 for R1; the caller chooses.)
 struct SamplingParams {
-  float temperature = 1.0f;         // 0 = greedy; must be >= 0 and finite
+  float temperature = 1.0f;         // 0 (or < 1e-5, as vLLM) = greedy; finite, >= 0
   int32_t top_k = 0;                // 0 = off; 1 = greedy
   float top_p = 1.0f;               // 1 = off; in (0, 1]
   float min_p = 0.0f;               // 0 = off; in [0, 1]
