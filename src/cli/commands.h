@@ -6,6 +6,8 @@ namespace ds::cli {
 
 int RunLogits(int argc, char** argv);
 int RunInfo(int argc, char** argv);
+int RunRun(int argc, char** argv);
+int RunChat(int argc, char** argv);
 int RunVersion(int argc, char** argv);
 int RunTokenize(int argc, char** argv);
 

@@ -16,6 +16,8 @@ struct Command {
 constexpr Command kCommands[] = {
     {"logits", "write teacher-forced logits of a token sequence to a safetensors file", ds::cli::RunLogits},
     {"info", "print a model's architecture, parameter counts, dtypes and KV-cache size", ds::cli::RunInfo},
+    {"run", "generate text from a prompt, streamed to stdout", ds::cli::RunRun},
+    {"chat", "interactive multi-turn chat in the terminal", ds::cli::RunChat},
     {"version", "print the library version", ds::cli::RunVersion},
     {"tokenize", "encode / decode JSON Lines with a tokenizer.json", ds::cli::RunTokenize},
 };

@@ -33,6 +33,8 @@ StatusOr<SafetensorsEntry> ParseEntry(const std::string& path, const std::string
     if (!d.is_number_unsigned() && !(d.is_number_integer() && d.get<int64_t>() >= 0)) {
       return err(StrCat("shape holds ", JsonSnippet(d), ", expected non-negative integers"));
     }
+    // Checked as unsigned first: dims above INT64_MAX would wrap negative in get<int64_t>().
+    if (d.get<uint64_t>() > (uint64_t{1} << 48)) return err(StrCat("shape holds ", JsonSnippet(d), ", absurdly large"));
     const int64_t dim = d.get<int64_t>();
     if (dim > 0 && numel > (int64_t{1} << 48) / dim) return err("shape is absurdly large");
     numel *= dim;
@@ -92,7 +94,9 @@ Status SafetensorsFile::ParseHeader() {
     DS_ASSIGN_OR_RETURN(SafetensorsEntry e, ParseEntry(path, it.key(), *it, data_size));
     entries_[e.name] = std::move(e);
   }
-  for (const auto& [name, e] : entries_) by_offset.push_back(&e);
+  for (const auto& [name, e] : entries_) {
+    if (e.end > e.begin) by_offset.push_back(&e);  // empty tensors occupy no bytes, so cannot overlap
+  }
   std::sort(by_offset.begin(), by_offset.end(), [](auto* a, auto* b) { return a->begin < b->begin; });
   for (size_t i = 1; i < by_offset.size(); ++i) {
     if (by_offset[i]->begin < by_offset[i - 1]->end) {
@@ -137,7 +141,7 @@ StatusOr<std::unique_ptr<WeightStore>> WeightStore::Open(const std::string& path
     }
     for (const auto& s : shards) DS_RETURN_IF_ERROR(store->AddFile((fs::path(path) / s).string()));
     for (const auto& [name, shard] : expected) {
-      if (!store->Has(name)) {
+      if (!store->Has(name) || fs::path(store->FileOf(name)).filename() != shard) {
         return InvalidFormat(StrCat(index.string(), ": tensor '", name, "' is listed in shard ", shard, " but not found there"));
       }
     }

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <optional>
+#include <tuple>
 
 #include "common/logging.h"
 #include "models/mla_attention.h"
@@ -190,6 +191,19 @@ Status ValidateDeepseekConfig(const ModelConfig& c) {
                          {"qk_nope_head_dim", c.qk_nope_head_dim}, {"v_head_dim", c.v_head_dim},
                          {"max_position_embeddings", c.max_position_embeddings}}) {
     DS_RETURN_IF_ERROR(Positive(c, name, v));
+  }
+  // Upper bounds far above any real model: they keep shape products in int64 and stop a corrupt
+  // config from sizing allocations (RoPE tables are built before any weight shape is checked).
+  for (auto [name, v, max] : {std::tuple<const char*, int64_t, int64_t>{"vocab_size", c.vocab_size, 1 << 24},
+                              {"hidden_size", c.hidden_size, 1 << 18}, {"num_hidden_layers", c.num_hidden_layers, 1 << 12},
+                              {"num_attention_heads", c.num_attention_heads, 1 << 12},
+                              {"kv_lora_rank", c.kv_lora_rank, 1 << 16}, {"q_lora_rank", c.q_lora_rank, 1 << 16},
+                              {"qk_rope_head_dim", c.qk_rope_head_dim, 1 << 12},
+                              {"qk_nope_head_dim", c.qk_nope_head_dim, 1 << 12}, {"v_head_dim", c.v_head_dim, 1 << 12},
+                              {"intermediate_size", c.intermediate_size, 1 << 20},
+                              {"moe_intermediate_size", c.moe_intermediate_size, 1 << 20},
+                              {"n_routed_experts", c.n_routed_experts, 1 << 16}}) {
+    if (v > max) return InvalidFormat(StrCat(c.source, ": field '", name, "' is implausibly large (", v, " > ", max, ")"));
   }
   if (c.qk_rope_head_dim % 2 != 0) return InvalidFormat(StrCat(c.source, ": field 'qk_rope_head_dim' must be even"));
   if (c.q_lora_rank < 0) return InvalidFormat(StrCat(c.source, ": field 'q_lora_rank' must not be negative"));

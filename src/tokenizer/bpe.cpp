@@ -14,84 +14,128 @@ bool Later(const BpeScratch::Candidate& a, const BpeScratch::Candidate& b) {
 
 }  // namespace
 
-StatusOr<std::unique_ptr<BpeModel>> BpeModel::Create(const TokenizerSpec& spec) {
+StatusOr<std::unique_ptr<BpeModel>> BpeModel::Create(TokenizerSpec& spec) {
   auto m = std::unique_ptr<BpeModel>(new BpeModel());
   m->ignore_merges_ = spec.ignore_merges;
-  m->tokens_ = spec.vocab;
-  m->bytes_.resize(m->tokens_.size());
-  std::vector<bool> byte_level(m->tokens_.size(), false);
-  for (size_t id = 0; id < m->tokens_.size(); ++id) {
+  m->tokens_ = std::move(spec.vocab);
+  spec.vocab.clear();
+  const size_t n = m->tokens_.size();
+  std::vector<bool> byte_level(n, false);
+  m->offsets_.resize(n + 1);
+  size_t total = 0;
+  for (const std::string& t : m->tokens_) total += t.size();
+  m->arena_.reserve(total);
+  for (size_t id = 0; id < n; ++id) {
     const std::string& tok = m->tokens_[id];
+    m->offsets_[id] = static_cast<uint32_t>(m->arena_.size());
     if (tok.empty()) continue;
-    std::string& bytes = m->bytes_[id];
-    bytes.reserve(tok.size());
-    byte_level[id] = utf8::SymbolsToBytes(tok, &bytes);
-    if (!byte_level[id]) bytes = tok;  // unreachable by BPE, decoded verbatim
-  }
-  // Views are taken only now that every string is in place.
-  m->bytes_to_id_.reserve(m->tokens_.size());
-  for (size_t id = 0; id < m->tokens_.size(); ++id) {
-    if (m->tokens_[id].empty()) continue;
-    auto& map = byte_level[id] ? m->bytes_to_id_ : m->odd_tokens_;
-    const std::string& key = byte_level[id] ? m->bytes_[id] : m->tokens_[id];
-    if (!map.emplace(key, int32_t(id)).second) {
-      return InvalidFormat(StrCat(spec.source, ": vocabulary entry '", m->tokens_[id],
-                                  "' appears twice (ids ", map[key], " and ", id, ")"));
+    byte_level[id] = utf8::SymbolsToBytes(tok, &m->arena_);
+    if (!byte_level[id]) {  // unreachable by BPE, decoded verbatim
+      m->arena_.resize(m->offsets_[id]);
+      m->arena_ += tok;
     }
   }
+  m->offsets_[n] = static_cast<uint32_t>(m->arena_.size());
+  DS_RETURN_IF_ERROR(m->BuildIndex(spec.source, byte_level));
   for (int b = 0; b < 256; ++b) {
-    auto it = m->bytes_to_id_.find(std::string_view(reinterpret_cast<const char*>(&b), 1));
-    if (it == m->bytes_to_id_.end()) {
+    const int32_t id = m->FindBytes(std::string_view(reinterpret_cast<const char*>(&b), 1));
+    if (id < 0) {
       return InvalidFormat(StrCat(spec.source, ": vocabulary lacks the byte-level symbol for byte ",
                                   b, " ('", utf8::BytesToSymbols(std::string(1, char(b))), "')"));
     }
-    m->byte_ids_[b] = it->second;
+    m->byte_ids_[b] = id;
   }
   DS_RETURN_IF_ERROR(m->BuildMerges(spec));
   return m;
 }
 
+uint64_t BpeModel::HashBytes(std::string_view bytes) {
+  return std::hash<std::string_view>()(bytes) | 1;  // never 0, so a slot of 0 means empty
+}
+
+Status BpeModel::BuildIndex(const std::string& source, const std::vector<bool>& byte_level) {
+  size_t slots = 16;
+  while (slots < tokens_.size() * 2) slots *= 2;
+  index_.assign(slots, 0);
+  const size_t mask = slots - 1;
+  for (size_t id = 0; id < tokens_.size(); ++id) {
+    if (tokens_[id].empty()) continue;
+    if (!byte_level[id]) {
+      if (!odd_tokens_.emplace(tokens_[id], int32_t(id)).second) {
+        return InvalidFormat(StrCat(source, ": vocabulary entry '", tokens_[id], "' appears twice"));
+      }
+      continue;
+    }
+    const std::string_view bytes = IdToBytes(static_cast<int32_t>(id));
+    if (const int32_t other = FindBytes(bytes); other >= 0) {
+      return InvalidFormat(StrCat(source, ": vocabulary entries '", tokens_[other], "' (id ", other,
+                                  ") and '", tokens_[id], "' (id ", id, ") are the same bytes"));
+    }
+    const uint64_t h = HashBytes(bytes);
+    size_t slot = h & mask;
+    while (index_[slot] != 0) slot = (slot + 1) & mask;
+    index_[slot] = (h << 32) | uint64_t(id + 1);
+  }
+  return absl::OkStatus();
+}
+
+int32_t BpeModel::FindBytes(std::string_view bytes) const {
+  const uint64_t h = HashBytes(bytes);
+  const size_t mask = index_.size() - 1;
+  for (size_t slot = h & mask;; slot = (slot + 1) & mask) {
+    const uint64_t e = index_[slot];
+    if (e == 0) return -1;
+    if ((e >> 32) != (h & 0xFFFFFFFFu)) continue;
+    const int32_t id = static_cast<int32_t>(uint32_t(e) - 1);
+    if (IdToBytes(id) == bytes) return id;
+  }
+}
+
 Status BpeModel::BuildMerges(const TokenizerSpec& spec) {
   merges_.reserve(spec.merges.size());
-  std::string a, b;
+  std::string left, right;
+  int32_t guess = -1;
   for (size_t rank = 0; rank < spec.merges.size(); ++rank) {
-    const auto& [left, right] = spec.merges[rank];
-    const auto left_id = TokenToId(left);
-    const auto right_id = TokenToId(right);
-    const auto result_id = TokenToId(StrCat(left, right));
-    if (!left_id || !right_id || !result_id) {
-      const std::string_view missing = !left_id ? std::string_view(left)
-                                       : !right_id ? std::string_view(right)
-                                                   : std::string_view("their concatenation");
-      return InvalidFormat(StrCat(spec.source, ": merge ", rank, " ('", left, " ", right,
-                                  "') refers to a token not in the vocabulary: ", missing));
+    const auto& [left_symbols, right_symbols] = spec.merges[rank];
+    left.clear();
+    right.clear();
+    // Parts are looked up as bytes; the result's bytes are simply the two parts' bytes joined.
+    int32_t left_id = -1, right_id = -1, result_id = -1;
+    if (utf8::SymbolsToBytes(left_symbols, &left) && utf8::SymbolsToBytes(right_symbols, &right)) {
+      left_id = FindBytes(left);
+      right_id = FindBytes(right);
+      left += right;
+      // Most vocabularies number merge results in merge order; try the next id before hashing.
+      result_id = Contains(guess + 1) && IdToBytes(guess + 1) == left ? guess + 1 : FindBytes(left);
     }
-    merges_.emplace(PairKey(*left_id, *right_id), Merge{int32_t(rank), *result_id});  // first wins
+    if (left_id < 0 || right_id < 0 || result_id < 0) {
+      const std::string_view missing = left_id < 0    ? std::string_view(left_symbols)
+                                       : right_id < 0 ? std::string_view(right_symbols)
+                                                      : std::string_view("their concatenation");
+      return InvalidFormat(StrCat(spec.source, ": merge ", rank, " ('", left_symbols, " ",
+                                  right_symbols, "') refers to a token not in the vocabulary: ",
+                                  missing));
+    }
+    guess = result_id;
+    merges_.emplace(PairKey(left_id, right_id), Merge{int32_t(rank), result_id});  // first wins
   }
   return absl::OkStatus();
 }
 
 std::optional<int32_t> BpeModel::TokenToId(std::string_view symbols) const {
-  thread_local std::string bytes;
-  bytes.clear();
+  std::string bytes;
   if (utf8::SymbolsToBytes(symbols, &bytes)) {
-    auto it = bytes_to_id_.find(std::string_view(bytes));
-    if (it != bytes_to_id_.end()) return it->second;
+    const int32_t id = FindBytes(bytes);
+    if (id >= 0) return id;
     return std::nullopt;
   }
-  auto it = odd_tokens_.find(symbols);
+  auto it = odd_tokens_.find(std::string(symbols));
   if (it != odd_tokens_.end()) return it->second;
   return std::nullopt;
 }
 
 const std::string* BpeModel::IdToToken(int32_t id) const {
-  if (id < 0 || id >= size() || tokens_[id].empty()) return nullptr;
-  return &tokens_[id];
-}
-
-const std::string* BpeModel::IdToBytes(int32_t id) const {
-  if (id < 0 || id >= size() || tokens_[id].empty()) return nullptr;
-  return &bytes_[id];
+  return Contains(id) ? &tokens_[id] : nullptr;
 }
 
 const BpeModel::Merge* BpeModel::FindMerge(int32_t a, int32_t b) const {
@@ -105,9 +149,8 @@ void BpeModel::Encode(std::string_view piece, std::vector<int32_t>* ids, BpeScra
     return;
   }
   if (ignore_merges_) {
-    auto it = bytes_to_id_.find(piece);
-    if (it != bytes_to_id_.end()) {
-      ids->push_back(it->second);
+    if (const int32_t id = FindBytes(piece); id >= 0) {
+      ids->push_back(id);
       return;
     }
   }

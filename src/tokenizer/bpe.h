@@ -32,10 +32,10 @@ struct BpeScratch {
 
 class BpeModel {
  public:
-  // Builds the model from spec.vocab / spec.merges / spec.ignore_merges. Fails with a message
-  // naming spec.source on a merge whose parts or result are not in the vocabulary, or when one of
-  // the 256 byte symbols is missing.
-  static StatusOr<std::unique_ptr<BpeModel>> Create(const TokenizerSpec& spec);
+  // Builds the model from spec.vocab (moved out) / spec.merges / spec.ignore_merges. Fails with a
+  // message naming spec.source on a merge whose parts or result are not in the vocabulary, or
+  // when one of the 256 byte symbols is missing.
+  static StatusOr<std::unique_ptr<BpeModel>> Create(TokenizerSpec& spec);
 
   // Appends the ids of one piece (raw bytes, not empty).
   void Encode(std::string_view piece, std::vector<int32_t>* ids, BpeScratch* scratch) const;
@@ -44,8 +44,12 @@ class BpeModel {
   std::optional<int32_t> TokenToId(std::string_view symbols) const;
   // Byte-level form of an id, or nullptr for an id outside the vocabulary.
   const std::string* IdToToken(int32_t id) const;
-  // Raw bytes of an id (the token string itself if it is not byte-level), nullptr if unknown.
-  const std::string* IdToBytes(int32_t id) const;
+  // Raw bytes of an id (the token string itself if it is not byte-level); empty if unknown.
+  std::string_view IdToBytes(int32_t id) const {
+    return Contains(id) ? std::string_view(arena_).substr(offsets_[id], offsets_[id + 1] - offsets_[id])
+                        : std::string_view();
+  }
+  bool Contains(int32_t id) const { return id >= 0 && id < size() && !tokens_[id].empty(); }
   int32_t size() const { return static_cast<int32_t>(tokens_.size()); }
 
  private:
@@ -60,10 +64,17 @@ class BpeModel {
   Status BuildMerges(const TokenizerSpec& spec);
   void MergeAll(BpeScratch* s) const;
 
+  // Id of a byte string, or -1. An open-addressing table of (hash << 32 | id + 1) words: a
+  // tokenizer.json load does ~400k lookups, and the 8-byte slots keep them cache-friendly.
+  int32_t FindBytes(std::string_view bytes) const;
+  static uint64_t HashBytes(std::string_view bytes);
+  Status BuildIndex(const std::string& source, const std::vector<bool>& byte_level);
+
   std::vector<std::string> tokens_;  // byte-level form by id ("" = unused id)
-  std::vector<std::string> bytes_;   // raw bytes by id
-  absl::flat_hash_map<std::string_view, int32_t> bytes_to_id_;  // views into bytes_
-  absl::flat_hash_map<std::string_view, int32_t> odd_tokens_;   // non-byte-level entries
+  std::string arena_;                // raw bytes of every id, back to back
+  std::vector<uint32_t> offsets_;    // id -> start in arena_ (size() + 1 entries)
+  std::vector<uint64_t> index_;      // see FindBytes
+  absl::flat_hash_map<std::string, int32_t> odd_tokens_;  // entries not in byte-level form
   absl::flat_hash_map<uint64_t, Merge> merges_;
   int32_t byte_ids_[256];
   bool ignore_merges_ = false;

@@ -35,8 +35,7 @@ StatusOr<std::unique_ptr<Tokenizer>> Tokenizer::FromSpec(TokenizerSpec spec) {
 
 Status Tokenizer::Init() {
   DS_ASSIGN_OR_RETURN(model_, BpeModel::Create(spec_));
-  spec_.vocab = {};  // the model keeps its own copy
-  spec_.merges = {};
+  spec_.merges = {};  // the model has taken the vocabulary and the merge table
   DS_ASSIGN_OR_RETURN(pre_tokenizer_, PreTokenizer::Create(spec_.pre_tokenizer));
   vocab_size_ = model_->size();
   std::vector<AddedTokenSpec> raw, normalized;
@@ -165,8 +164,8 @@ std::string Tokenizer::Decode(std::span<const int32_t> ids, bool skip_special_to
       utf8::AppendLossy(pending, &out);
       pending.clear();
       out += t->content;
-    } else if (const std::string* bytes = model_->IdToBytes(id)) {
-      pending += *bytes;
+    } else {
+      pending += model_->IdToBytes(id);  // empty for an unknown id
     }
   }
   utf8::AppendLossy(pending, &out);
@@ -175,8 +174,7 @@ std::string Tokenizer::Decode(std::span<const int32_t> ids, bool skip_special_to
 
 std::string Tokenizer::TokenBytes(int32_t id) const {
   if (const AddedTokenSpec* t = Added(id)) return t->content;
-  const std::string* bytes = model_->IdToBytes(id);
-  return bytes ? *bytes : std::string();
+  return std::string(model_->IdToBytes(id));
 }
 
 std::optional<int32_t> Tokenizer::TokenToId(std::string_view token) const {

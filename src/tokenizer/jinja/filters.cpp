@@ -352,7 +352,11 @@ StatusOr<Value> FRound(Interpreter&, const Value& v, CallArgs& args) {
   if (!v.is_number() || !a[0].is_integral()) return TypeError("round() needs a number and an integer precision");
   int64_t p = a[0].as_int();
   if (method == "common") {
-    if (v.is_integral() && p >= 0) return Value(v.as_int());  // Python round(int, n) stays an int
+    if (v.is_integral()) {  // Python round(int, n) stays an int
+      if (p >= 0) return Value(v.as_int());
+      double scale = std::pow(10.0, static_cast<double>(-p));
+      return Value(static_cast<int64_t>(std::nearbyint(v.as_double() / scale) * scale));
+    }
     // printf rounds the exact binary value half-to-even, as CPython's round() does.
     char buf[512];
     if (p >= 0 && p < 300) {
@@ -365,6 +369,16 @@ StatusOr<Value> FRound(Interpreter&, const Value& v, CallArgs& args) {
   double scale = std::pow(10.0, static_cast<double>(p));
   double x = v.as_double() * scale;
   return Value((method == "ceil" ? std::ceil(x) : std::floor(x)) / scale);
+}
+
+StatusOr<Value> FCenter(Interpreter&, const Value& v, CallArgs& args) {
+  DS_ASSIGN_OR_RETURN(A a, Bind("center", args, {{"width", Value(80)}}));
+  if (!a[0].is_integral()) return TypeError("center() width must be an integer");
+  std::string s = PyStr(v);
+  int64_t marg = a[0].as_int() - static_cast<int64_t>(CodePointCount(s));
+  if (marg <= 0) return Value(s);
+  int64_t left = marg / 2 + (marg & a[0].as_int() & 1);  // CPython's str.center split
+  return Value(std::string(left, ' ') + s + std::string(marg - left, ' '));
 }
 
 StatusOr<Value> FSafe(Interpreter&, const Value& v, CallArgs& args) {
@@ -452,6 +466,7 @@ struct FilterEntry {
 
 constexpr FilterEntry kFilters[] = {
     {"abs", FAbs}, {"attr", FAttr}, {"batch", FBatch}, {"capitalize", FCase<PyCapitalize>},
+    {"center", FCenter},
     {"count", FLength}, {"d", FDefault}, {"default", FDefault}, {"dictsort", FDictSort},
     {"e", FEscape}, {"escape", FEscape}, {"first", FFirst}, {"float", FFloat}, {"format", FFormat},
     {"indent", FIndent}, {"int", FInt}, {"items", FItems}, {"join", FJoin}, {"last", FLast},

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cerrno>
 #include <cstdlib>
 
 #include "tokenizer/jinja/text_util.h"
@@ -295,8 +296,10 @@ class Lexer {
       }
     }
     Token t{is_float ? Tok::kFloat : Tok::kInt, text};
+    errno = 0;
     if (is_float) t.float_value = std::strtod(text.c_str(), nullptr);
     else t.int_value = std::strtoll(text.c_str(), nullptr, 10);
+    if (errno == ERANGE && !is_float) return Error(b, "integer literal too large");
     t.pos = b;
     out_.push_back(std::move(t));
     return absl::OkStatus();

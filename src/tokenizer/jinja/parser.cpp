@@ -19,6 +19,13 @@ ExprPtr MakeExpr(K kind, size_t pos) {
   return e;
 }
 
+Stmt MakeStmt(Stmt::Kind kind, size_t pos) {
+  Stmt s;
+  s.kind = kind;
+  s.pos = pos;
+  return s;
+}
+
 class Parser {
  public:
   Parser(std::vector<Token> toks, const SourceMap& map) : t_(std::move(toks)), map_(map) {}
@@ -67,7 +74,7 @@ class Parser {
   }
 
   std::string LookingFor() const {
-    if (end_stack_.empty()) return "";
+    if (end_stack_.empty() || end_stack_.back().first.empty()) return "";
     std::string names;
     const auto& [ends, block] = end_stack_.back();
     for (size_t k = 0; k < ends.size(); ++k) names += ds::StrCat(k ? " or " : "", "'", ends[k], "'");
@@ -86,13 +93,13 @@ class Parser {
         return Fail(t.pos, ds::StrCat("unexpected end of template.", LookingFor()));
       }
       if (t.type == Tok::kData) {
-        Stmt s{Stmt::Kind::kText, t.pos};
+        Stmt s = MakeStmt(Stmt::Kind::kText, t.pos);
         s.text = t.text;
         out.push_back(std::move(s));
         next();
       } else if (t.type == Tok::kVarBegin) {
         next();
-        Stmt s{Stmt::Kind::kPrint, t.pos};
+        Stmt s = MakeStmt(Stmt::Kind::kPrint, t.pos);
         DS_ASSIGN_OR_RETURN(s.expr, ParseTuple(false, true, {}, false));
         if (cur().type != Tok::kVarEnd) return Unexpected("end of print statement");
         next();
@@ -114,7 +121,7 @@ class Parser {
   Status ParseStatement(Body& out) {
     if (cur().type != Tok::kName) return Fail(cur().pos, "tag name expected");
     const std::string tag = cur().text;
-    Stmt s{Stmt::Kind::kText, cur().pos};
+    Stmt s = MakeStmt(Stmt::Kind::kText, cur().pos);
     next();
     if (tag == "for") {
       DS_RETURN_IF_ERROR(ParseFor(s));
@@ -201,7 +208,7 @@ class Parser {
     DS_RETURN_IF_ERROR(ParseBody(node->body, {"elif", "else", "endif"}, "if"));
     while (true) {
       if (IsName("elif")) {
-        Stmt elif{Stmt::Kind::kIf, cur().pos};
+        Stmt elif = MakeStmt(Stmt::Kind::kIf, cur().pos);
         next();
         DS_ASSIGN_OR_RETURN(elif.expr, ParseTuple(false, false, {}, false));
         DS_RETURN_IF_ERROR(ExpectBlockEnd());
@@ -617,7 +624,7 @@ StatusOr<ExprPtr> Parser::ParsePostfix(ExprPtr node) {
       }
       node = std::move(e);
     } else if (IsOp("(")) {
-      auto call = MakeExpr(K::kCall, cur().pos);
+      auto call = MakeExpr(K::kCall, node->pos);  // errors point at the callee
       call->args.push_back(std::move(node));
       DS_RETURN_IF_ERROR(ParseCallArgs(*call));
       node = std::move(call);
@@ -686,7 +693,7 @@ StatusOr<ExprPtr> Parser::ParseFilterExpr(ExprPtr node) {
     } else if (IsName("is")) {
       DS_ASSIGN_OR_RETURN(node, ParseTest(std::move(node)));
     } else if (IsOp("(")) {
-      auto call = MakeExpr(K::kCall, cur().pos);
+      auto call = MakeExpr(K::kCall, node->pos);  // errors point at the callee
       call->args.push_back(std::move(node));
       DS_RETURN_IF_ERROR(ParseCallArgs(*call));
       node = std::move(call);

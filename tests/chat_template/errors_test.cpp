@@ -1,0 +1,106 @@
+// Bad templates and failing renders give clear errors that name the template line and column.
+#include <string>
+
+#include <gtest/gtest.h>
+
+#include "tokenizer/jinja/chat_template.h"
+
+namespace ds {
+namespace {
+
+std::string CompileError(const std::string& source) {
+  StatusOr<ChatTemplate> t = ChatTemplate::Compile(source);
+  return t.ok() ? "compiled" : std::string(t.status().message());
+}
+
+std::string RenderError(const std::string& source, const char* extra_json = "{}") {
+  StatusOr<ChatTemplate> t = ChatTemplate::Compile(source);
+  if (!t.ok()) return "compile failed: " + std::string(t.status().message());
+  ChatTemplateInputs in;
+  in.extra = nlohmann::ordered_json::parse(extra_json);
+  StatusOr<std::string> out = t->Render(in);
+  return out.ok() ? "rendered: " + *out : std::string(out.status().message());
+}
+
+TEST(ChatTemplateErrors, UnknownTag) {
+  EXPECT_EQ(CompileError("line one\n{% foo %}"),
+            "chat template line 2, column 4: encountered unknown tag 'foo'.");
+}
+
+TEST(ChatTemplateErrors, WrongEndTagNamesTheOpenBlock) {
+  std::string e = CompileError("{% if x %}\n{% endfor %}");
+  EXPECT_NE(e.find("line 2, column 4"), std::string::npos) << e;
+  EXPECT_NE(e.find("'endif'"), std::string::npos) << e;
+}
+
+TEST(ChatTemplateErrors, UnclosedBlock) {
+  std::string e = CompileError("{% for m in messages %}\n{{ m }}\n");
+  EXPECT_NE(e.find("unexpected end of template"), std::string::npos) << e;
+  EXPECT_NE(e.find("'endfor'"), std::string::npos) << e;
+  EXPECT_NE(e.find("line 2"), std::string::npos) << e;
+}
+
+TEST(ChatTemplateErrors, UnclosedTagsAndComments) {
+  EXPECT_NE(CompileError("a\n{{ x").find("line 2, column 1"), std::string::npos);
+  EXPECT_NE(CompileError("{% if x").find("line 1, column 1"), std::string::npos);
+  EXPECT_NE(CompileError("{# never closed").find("comment"), std::string::npos);
+  EXPECT_NE(CompileError("{{ 'abc }}").find("unterminated string"), std::string::npos);
+}
+
+TEST(ChatTemplateErrors, UnknownFilterAndTest) {
+  EXPECT_EQ(CompileError("{{ x }}\n  {{ x | nofilter }}"),
+            "chat template line 2, column 10: no filter named 'nofilter'");
+  EXPECT_EQ(CompileError("{{ x is notatest }}"), "chat template line 1, column 9: no test named 'notatest'");
+}
+
+TEST(ChatTemplateErrors, SyntaxErrors) {
+  EXPECT_NE(CompileError("{{ 1 + }}").find("line 1, column 8"), std::string::npos);
+  EXPECT_NE(CompileError("{{ (1, 2 }}").find("line 1"), std::string::npos);
+  EXPECT_NE(CompileError("{% break %}").find("outside of a loop"), std::string::npos);
+  EXPECT_NE(CompileError("{{ 99999999999999999999 }}").find("too large"), std::string::npos);
+  EXPECT_NE(CompileError("{% extends 'x' %}").find("not supported"), std::string::npos);
+  EXPECT_NE(CompileError("{{ x @ y }}").find("unexpected char '@'"), std::string::npos);
+}
+
+TEST(ChatTemplateErrors, DeepNestingIsAnErrorNotACrash) {
+  std::string deep = "{{ " + std::string(5000, '(') + "1" + std::string(5000, ')') + " }}";
+  EXPECT_NE(CompileError(deep).find("nested too deeply"), std::string::npos);
+  std::string nots = "{{ " ;
+  for (int i = 0; i < 5000; ++i) nots += "not ";
+  EXPECT_NE(CompileError(nots + "x }}").find("nested too deeply"), std::string::npos);
+}
+
+TEST(ChatTemplateErrors, RaiseException) {
+  EXPECT_EQ(RenderError("ok\n{% if true %}{{ raise_exception('Only user and assistant roles!') }}{% endif %}"),
+            "chat template line 2, column 17: raise_exception: Only user and assistant roles!");
+}
+
+TEST(ChatTemplateErrors, RuntimeErrors) {
+  EXPECT_EQ(RenderError("{{ y.foo }}"), "chat template line 1, column 5: 'y' is undefined");
+  EXPECT_EQ(RenderError("{{ d.missing.foo }}", R"({"d": {}})"),
+            "chat template line 1, column 13: 'dict object' has no attribute 'missing'");
+  EXPECT_EQ(RenderError("\n{{ 'a' + 1 }}"),
+            "chat template line 2, column 8: can only concatenate str (not \"int\") to str");
+  EXPECT_NE(RenderError("{{ 1 / 0 }}").find("division by zero"), std::string::npos);
+  EXPECT_NE(RenderError("{% for x in 5 %}{% endfor %}").find("not iterable"), std::string::npos);
+  EXPECT_NE(RenderError("{{ 1 < 'a' }}").find("not supported"), std::string::npos);
+  EXPECT_NE(RenderError("{{ undefined_fn() }}").find("'undefined_fn' is undefined"), std::string::npos);
+  EXPECT_NE(RenderError("{% set n = 5 %}{% set n.a = 1 %}").find("non-namespace"), std::string::npos);
+  EXPECT_NE(RenderError("{{ y | tojson }}").find("not JSON serializable"), std::string::npos);
+  EXPECT_NE(RenderError("{% macro m(a) %}{% endmacro %}{{ m(1, 2) }}").find("takes not more than 1"),
+            std::string::npos);
+  EXPECT_NE(RenderError("{% macro m() %}{{ m() }}{% endmacro %}{{ m() }}").find("recursion"),
+            std::string::npos);
+  EXPECT_NE(RenderError("{{ range(1000000) | length }}").find("Range too big"), std::string::npos);
+}
+
+TEST(ChatTemplateErrors, BadExtraVariables) {
+  StatusOr<ChatTemplate> t = ChatTemplate::Compile("x");
+  ASSERT_TRUE(t.ok());
+  ChatTemplateInputs in;
+  in.extra = nlohmann::ordered_json::array();
+  EXPECT_FALSE(t->Render(in).ok());
+}
+
+}  // namespace
+}  // namespace ds
