@@ -10,5 +10,6 @@ int RunRun(int argc, char** argv);
 int RunChat(int argc, char** argv);
 int RunVersion(int argc, char** argv);
 int RunTokenize(int argc, char** argv);
+int RunChatTemplate(int argc, char** argv);
 
 }  // namespace ds::cli

@@ -20,6 +20,7 @@ constexpr Command kCommands[] = {
     {"chat", "interactive multi-turn chat in the terminal", ds::cli::RunChat},
     {"version", "print the library version", ds::cli::RunVersion},
     {"tokenize", "encode / decode JSON Lines with a tokenizer.json", ds::cli::RunTokenize},
+    {"chat-template", "render a model's chat template for a conversation", ds::cli::RunChatTemplate},
 };
 
 void PrintUsage() {

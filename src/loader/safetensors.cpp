@@ -110,7 +110,16 @@ Status SafetensorsFile::ParseHeader() {
 StatusOr<Tensor> SafetensorsFile::Get(const std::string& name) const {
   auto it = entries_.find(name);
   if (it == entries_.end()) return absl::NotFoundError(StrCat(path(), ": no tensor '", name, "'"));
-  return Tensor::View(storage_, data_start_ + it->second.begin, it->second.dtype, it->second.shape);
+  const SafetensorsEntry& e = it->second;
+  const uint64_t at = data_start_ + e.begin;
+  const DTypeInfo& info = GetDTypeInfo(e.dtype);
+  const uint64_t align = info.block_elems == 1 ? static_cast<uint64_t>(info.block_bytes) : 1;
+  if (at % align == 0) return Tensor::View(storage_, at, e.dtype, e.shape);
+  // An unpadded header leaves tensors at odd addresses, where element loads are undefined
+  // behaviour: such tensors are copied into aligned memory (well-formed files stay zero-copy).
+  Tensor t = Tensor::Empty(e.dtype, e.shape);
+  std::memcpy(t.raw(), file_->data() + at, e.end - e.begin);
+  return t;
 }
 
 StatusOr<std::unique_ptr<WeightStore>> WeightStore::Open(const std::string& path) {
@@ -145,6 +154,13 @@ StatusOr<std::unique_ptr<WeightStore>> WeightStore::Open(const std::string& path
         return InvalidFormat(StrCat(index.string(), ": tensor '", name, "' is listed in shard ", shard, " but not found there"));
       }
     }
+    return store;
+  }
+  // The standard single-file name wins: other *.safetensors beside it (reference outputs, adapters,
+  // consolidated copies) are not part of the checkpoint.
+  const fs::path single = fs::path(path) / "model.safetensors";
+  if (fs::is_regular_file(single, ec)) {
+    DS_RETURN_IF_ERROR(store->AddFile(single.string()));
     return store;
   }
   std::vector<std::string> files;

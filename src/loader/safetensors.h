@@ -42,8 +42,8 @@ class SafetensorsFile {
 // All tensors of a checkpoint folder (or a single .safetensors file).
 class WeightStore {
  public:
-  // `path`: a folder with model.safetensors, model.safetensors.index.json, or *.safetensors files;
-  // or one .safetensors file.
+  // `path`: one .safetensors file, or a folder holding (first match wins)
+  // model.safetensors.index.json, model.safetensors, or else every *.safetensors file in it.
   static StatusOr<std::unique_ptr<WeightStore>> Open(const std::string& path);
   bool Has(const std::string& name) const { return where_.count(name) > 0; }
   StatusOr<Tensor> Get(const std::string& name) const;

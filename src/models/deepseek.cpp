@@ -103,7 +103,7 @@ void DeepseekModel::ComputeStats(const WeightLoader& loader) {
     } else {
       const int64_t expert = l.moe->experts[0].params();
       const int64_t shared = l.moe->has_shared ? l.moe->shared.params() : 0;
-      const int64_t router = l.moe->gate_w.numel();
+      const int64_t router = l.moe->gate_w.numel() + (l.moe->correction_bias.defined() ? l.moe->correction_bias.numel() : 0);
       total += router + shared + expert * static_cast<int64_t>(l.moe->experts.size());
       active += router + shared + expert * c.num_experts_per_tok;
     }

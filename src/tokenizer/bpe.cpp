@@ -79,8 +79,7 @@ Status BpeModel::BuildIndex(const std::string& source, const std::vector<bool>& 
   return absl::OkStatus();
 }
 
-int32_t BpeModel::FindBytes(std::string_view bytes) const {
-  const uint64_t h = HashBytes(bytes);
+int32_t BpeModel::FindBytes(std::string_view bytes, uint64_t h) const {
   const size_t mask = index_.size() - 1;
   for (size_t slot = h & mask;; slot = (slot + 1) & mask) {
     const uint64_t e = index_[slot];
@@ -92,34 +91,59 @@ int32_t BpeModel::FindBytes(std::string_view bytes) const {
 }
 
 Status BpeModel::BuildMerges(const TokenizerSpec& spec) {
-  merges_.reserve(spec.merges.size());
-  std::string left, right;
+  // Pass 1 turns every part into bytes (sequential work); pass 2 looks them up while prefetching
+  // the index slots of a later merge, since those random reads dominate load time.
+  const size_t n = spec.merges.size();
+  std::string bytes;  // left and right parts of every merge, back to back
+  std::vector<uint32_t> ends(2 * n);
+  std::vector<uint64_t> hashes(2 * n);
+  for (size_t i = 0; i < n; ++i) {
+    const size_t start = bytes.size();
+    const bool ok_left = utf8::SymbolsToBytes(spec.merges[i].first, &bytes);
+    ends[2 * i] = static_cast<uint32_t>(bytes.size());
+    const bool ok_right = utf8::SymbolsToBytes(spec.merges[i].second, &bytes);
+    ends[2 * i + 1] = static_cast<uint32_t>(bytes.size());
+    if (!ok_left || !ok_right) return MergeError(spec, i, !ok_left);
+    hashes[2 * i] = HashBytes(std::string_view(bytes).substr(start, ends[2 * i] - start));
+    hashes[2 * i + 1] =
+        HashBytes(std::string_view(bytes).substr(ends[2 * i], ends[2 * i + 1] - ends[2 * i]));
+  }
+  merges_.reserve(n);
+  const size_t mask = index_.size() - 1;
+  constexpr size_t kAhead = 8;
+  std::string joined;
   int32_t guess = -1;
-  for (size_t rank = 0; rank < spec.merges.size(); ++rank) {
-    const auto& [left_symbols, right_symbols] = spec.merges[rank];
-    left.clear();
-    right.clear();
-    // Parts are looked up as bytes; the result's bytes are simply the two parts' bytes joined.
-    int32_t left_id = -1, right_id = -1, result_id = -1;
-    if (utf8::SymbolsToBytes(left_symbols, &left) && utf8::SymbolsToBytes(right_symbols, &right)) {
-      left_id = FindBytes(left);
-      right_id = FindBytes(right);
-      left += right;
-      // Most vocabularies number merge results in merge order; try the next id before hashing.
-      result_id = Contains(guess + 1) && IdToBytes(guess + 1) == left ? guess + 1 : FindBytes(left);
+  for (size_t i = 0; i < n; ++i) {
+    if (i + kAhead < n) {
+      __builtin_prefetch(&index_[hashes[2 * (i + kAhead)] & mask]);
+      __builtin_prefetch(&index_[hashes[2 * (i + kAhead) + 1] & mask]);
     }
-    if (left_id < 0 || right_id < 0 || result_id < 0) {
-      const std::string_view missing = left_id < 0    ? std::string_view(left_symbols)
-                                       : right_id < 0 ? std::string_view(right_symbols)
-                                                      : std::string_view("their concatenation");
-      return InvalidFormat(StrCat(spec.source, ": merge ", rank, " ('", left_symbols, " ",
-                                  right_symbols, "') refers to a token not in the vocabulary: ",
-                                  missing));
-    }
+    const size_t start = i ? ends[2 * i - 1] : 0;
+    const std::string_view left = std::string_view(bytes).substr(start, ends[2 * i] - start);
+    const std::string_view right =
+        std::string_view(bytes).substr(ends[2 * i], ends[2 * i + 1] - ends[2 * i]);
+    const int32_t left_id = FindBytes(left, hashes[2 * i]);
+    const int32_t right_id = FindBytes(right, hashes[2 * i + 1]);
+    if (left_id < 0 || right_id < 0) return MergeError(spec, i, left_id < 0);
+    joined.assign(left);
+    joined += right;
+    // Most vocabularies number merge results in merge order; try the next id before hashing.
+    const int32_t result_id = Contains(guess + 1) && IdToBytes(guess + 1) == joined
+                                  ? guess + 1
+                                  : FindBytes(joined, HashBytes(joined));
+    if (result_id < 0) return MergeError(spec, i, false, /*result=*/true);
     guess = result_id;
-    merges_.emplace(PairKey(left_id, right_id), Merge{int32_t(rank), result_id});  // first wins
+    merges_.emplace(PairKey(left_id, right_id), Merge{int32_t(i), result_id});  // first wins
   }
   return absl::OkStatus();
+}
+
+Status BpeModel::MergeError(const TokenizerSpec& spec, size_t rank, bool left, bool result) {
+  const auto& [l, r] = spec.merges[rank];
+  return InvalidFormat(StrCat(spec.source, ": merge ", rank, " ('", l, " ", r,
+                              "') refers to a token not in the vocabulary: ",
+                              result ? std::string_view("their concatenation")
+                                     : std::string_view(left ? l : r)));
 }
 
 std::optional<int32_t> BpeModel::TokenToId(std::string_view symbols) const {

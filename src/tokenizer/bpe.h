@@ -62,11 +62,14 @@ class BpeModel {
   }
   const Merge* FindMerge(int32_t a, int32_t b) const;
   Status BuildMerges(const TokenizerSpec& spec);
+  // The error for merge `rank`: its left part, right part, or result is not in the vocabulary.
+  static Status MergeError(const TokenizerSpec& spec, size_t rank, bool left, bool result = false);
   void MergeAll(BpeScratch* s) const;
 
   // Id of a byte string, or -1. An open-addressing table of (hash << 32 | id + 1) words: a
   // tokenizer.json load does ~400k lookups, and the 8-byte slots keep them cache-friendly.
-  int32_t FindBytes(std::string_view bytes) const;
+  int32_t FindBytes(std::string_view bytes, uint64_t hash) const;
+  int32_t FindBytes(std::string_view bytes) const { return FindBytes(bytes, HashBytes(bytes)); }
   static uint64_t HashBytes(std::string_view bytes);
   Status BuildIndex(const std::string& source, const std::vector<bool>& byte_level);
 

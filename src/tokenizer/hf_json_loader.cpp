@@ -3,8 +3,8 @@
 #include <simdjson.h>
 
 #include <filesystem>
-#include <fstream>
-#include <sstream>
+#include <cstdio>
+#include <memory>
 
 #include "absl/container/flat_hash_map.h"
 #include "common/json_util.h"
@@ -449,26 +449,31 @@ Status ApplyBosEosFlags(const std::string& source, bool add_bos, bool add_eos,
   return absl::OkStatus();
 }
 
+// Reads a file into a string whose capacity leaves simdjson's padding after the text, so the
+// parser can work on it in place instead of copying 8 MB.
 StatusOr<std::string> ReadWholeFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return absl::NotFoundError(StrCat("cannot open ", path));
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  if (in.bad()) return absl::DataLossError(StrCat("cannot read ", path));
-  return std::move(ss).str();
+  std::unique_ptr<FILE, int (*)(FILE*)> f(std::fopen(path.c_str(), "rb"), &std::fclose);
+  if (!f) return absl::NotFoundError(StrCat("cannot open ", path));
+  std::error_code ec;
+  const auto size = std::filesystem::file_size(path, ec);
+  if (ec) return absl::NotFoundError(StrCat("cannot read ", path, ": ", ec.message()));
+  std::string text;
+  text.reserve(size + simdjson::SIMDJSON_PADDING);
+  text.resize(size);
+  if (size > 0 && std::fread(text.data(), 1, size, f.get()) != size) {
+    return absl::DataLossError(StrCat("cannot read ", path));
+  }
+  return text;
 }
 
-}  // namespace
-
-StatusOr<TokenizerSpec> ParseHfTokenizerSpec(std::string_view tokenizer_json,
-                                             std::string_view config_json,
-                                             const std::string& source) {
+StatusOr<TokenizerSpec> ParseSpec(std::string_view tokenizer_json, bool padded,
+                                  std::string_view config_json, const std::string& source) {
   TokenizerSpec spec;
   spec.source = source;
   Reader r(source);
   simdjson::dom::parser parser;
   element root;
-  if (auto err = parser.parse(tokenizer_json.data(), tokenizer_json.size()).get(root)) {
+  if (auto err = parser.parse(tokenizer_json.data(), tokenizer_json.size(), !padded).get(root)) {
     return InvalidFormat(StrCat(source, ": invalid JSON: ", simdjson::error_message(err)));
   }
   DS_RETURN_IF_ERROR(ParseTokenizerJson(r, root, &spec));
@@ -478,6 +483,14 @@ StatusOr<TokenizerSpec> ParseHfTokenizerSpec(std::string_view tokenizer_json,
   DS_RETURN_IF_ERROR(ParseConfig(config_json, config_source, &spec, &use_flags, &add_bos, &add_eos));
   if (use_flags) DS_RETURN_IF_ERROR(ApplyBosEosFlags(config_source, add_bos, add_eos, &spec));
   return spec;
+}
+
+}  // namespace
+
+StatusOr<TokenizerSpec> ParseHfTokenizerSpec(std::string_view tokenizer_json,
+                                             std::string_view config_json,
+                                             const std::string& source) {
+  return ParseSpec(tokenizer_json, /*padded=*/false, config_json, source);
 }
 
 StatusOr<TokenizerSpec> LoadHfTokenizerSpec(const std::string& path) {
@@ -491,7 +504,7 @@ StatusOr<TokenizerSpec> LoadHfTokenizerSpec(const std::string& path) {
   if (fs::exists(config_path, ec)) {
     DS_ASSIGN_OR_RETURN(config, ReadWholeFile(config_path.string()));
   }
-  return ParseHfTokenizerSpec(json, config, json_path.string());
+  return ParseSpec(json, /*padded=*/true, config, json_path.string());
 }
 
 }  // namespace ds

@@ -16,7 +16,6 @@ struct Tokenizer::EncodeState {
   BpeScratch bpe;
   std::deque<std::string> arena;
   std::vector<std::string_view> pieces;
-  std::vector<AddedTokenMatcher::Span> spans;
   absl::flat_hash_map<std::string_view, std::pair<uint32_t, uint32_t>> cache;  // -> cached_ids
   std::vector<int32_t> cached_ids;
 };

@@ -32,7 +32,9 @@ class SafetensorsBad : public ::testing::Test {
     auto f = SafetensorsFile::Open(path_);
     auto s = WeightStore::Open(path_);
     EXPECT_EQ(f.ok(), s.ok());
-    if (!f.ok() && !s.ok()) EXPECT_EQ(f.status(), s.status());
+    if (!f.ok() && !s.ok()) {
+      EXPECT_EQ(f.status(), s.status());
+    }
     return f.status();
   }
   // One tensor "w" with the given JSON entry and 16 bytes of data.
@@ -128,6 +130,25 @@ TEST(SafetensorsGood, ZeroSizedTensorsAreAccepted) {
   auto f = SafetensorsFile::Open(dir / "m.safetensors");
   ASSERT_TRUE(f.ok()) << f.status();
   EXPECT_EQ((*f)->Get("e")->numel(), 0);
+}
+
+TEST(SafetensorsGood, UnpaddedHeaderGivesAlignedTensors) {
+  // Header of odd length and a 2-byte tensor first: the f32 tensor sits at an odd file offset.
+  TempDir dir;
+  const std::string h =
+      R"({"a":{"dtype":"BF16","shape":[1],"data_offsets":[0,2]},"b":{"dtype":"F32","shape":[2],"data_offsets":[2,10]}})";
+  ASSERT_EQ(h.size() % 2, 1u);
+  const std::vector<float> b = {1.25f, -7.5f};
+  std::string data = "\x80\x3f" + testutil::Bytes(b);
+  WriteFile(dir / "m.safetensors", RawSafetensors(h, data));
+  auto f = SafetensorsFile::Open(dir / "m.safetensors");
+  ASSERT_TRUE(f.ok()) << f.status();
+  Tensor a = (*f)->Get("a").value(), t = (*f)->Get("b").value();
+  EXPECT_EQ(reinterpret_cast<uintptr_t>(a.raw()) % 2, 0u);
+  EXPECT_EQ(reinterpret_cast<uintptr_t>(t.raw()) % 4, 0u);
+  EXPECT_EQ(a.ToF32().value().data<float>()[0], 1.0f);
+  EXPECT_EQ(t.data<float>()[0], 1.25f);
+  EXPECT_EQ(t.data<float>()[1], -7.5f);
 }
 
 TEST(SafetensorsGood, SingleFileReadsBackValues) {
@@ -239,6 +260,16 @@ TEST_F(ShardedFolder, BadIndex) {
 TEST_F(ShardedFolder, BrokenShardNamesTheShard) {
   WriteFile(dir_ / "model-00002-of-00002.safetensors", "garbage!garbage!");
   ExpectErrorNaming(WeightStore::Open(dir_.path()).status(), {"model-00002-of-00002.safetensors"});
+}
+
+TEST(WeightStoreFolders, ModelSafetensorsWinsOverOtherFiles) {
+  // e.g. the fixtures' expected.safetensors next to model.safetensors is not part of the model.
+  TempDir dir;
+  WriteFile(dir / "model.safetensors", BuildSafetensors({F32Tensor("w", {1}, {1})}));
+  WriteFile(dir / "expected.safetensors", BuildSafetensors({F32Tensor("logits", {2}, {1, 2})}));
+  auto store = WeightStore::Open(dir.path());
+  ASSERT_TRUE(store.ok()) << store.status();
+  EXPECT_EQ((*store)->Names(), std::vector<std::string>{"w"});
 }
 
 TEST(WeightStoreFolders, FolderWithoutWeights) {

@@ -282,7 +282,8 @@ class Lexer {
     bool after_dot = b > 0 && s_[b - 1] == '.';  // `x.0.1` is attribute access, not a float
     if (!after_dot && pos_ + 1 < s_.size() && s_[pos_] == '.' && IsDigit(s_[pos_ + 1])) {
       ++pos_;
-      text += "." + Digits();
+      text.push_back('.');
+      text += Digits();
       is_float = true;
     }
     if (!after_dot && pos_ < s_.size() && (s_[pos_] | 0x20) == 'e') {

@@ -245,6 +245,10 @@ Value Repeat(const Value& seq, int64_t n) {
 }  // namespace
 
 StatusOr<Value> BinaryOp(std::string_view op, const Value& a, const Value& b) {
+  if (op == "%" && a.is_string() && b.is_undefined()) {  // Python sees Undefined as a mapping here
+    DS_ASSIGN_OR_RETURN(std::string s, PercentFormat(a.str(), b));
+    return Value(std::move(s));
+  }
   if (a.is_undefined()) return UndefinedError(a);
   if (b.is_undefined()) return UndefinedError(b);
   if (a.is_number() && b.is_number()) {
@@ -315,7 +319,7 @@ StatusOr<std::string> PercentFormat(const std::string& fmt, const Value& args) {
       return TypeError(ds::StrCat("unsupported format conversion '%", std::string(1, c), "' for ", PyTypeName(v)));
     }
   }
-  if (next < items.size() && args.is_list() && args.list().is_tuple)
+  if (next < items.size() && !args.is_dict() && !args.is_undefined())  // unused mappings are fine
     return TypeError("not all arguments converted during string formatting");
   return out;
 }

@@ -136,14 +136,14 @@ std::string PyFloatRepr(double d) {
       std::string ip = digits.substr(0, std::min<size_t>(digits.size(), exp + 1));
       ip.append(exp + 1 - ip.size(), '0');
       std::string fp = digits.size() > size_t(exp + 1) ? digits.substr(exp + 1) : "0";
-      out += ip + "." + fp;
+      out.append(ip).append(".").append(fp);
     } else {
-      out += "0." + std::string(-exp - 1, '0') + digits;
+      out.append("0.").append(-exp - 1, '0').append(digits);
     }
     return out;
   }
   out += digits.substr(0, 1);
-  if (digits.size() > 1) out += "." + digits.substr(1);
+  if (digits.size() > 1) out.append(".").append(digits, 1, std::string::npos);
   char ebuf[16];
   std::snprintf(ebuf, sizeof(ebuf), "e%c%02d", exp < 0 ? '-' : '+', std::abs(exp));
   return out + ebuf;
