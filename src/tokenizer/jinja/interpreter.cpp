@@ -191,8 +191,16 @@ Value Interpreter::MakeMacro(const MacroDef& m, const FramePtr& frame) {
   auto c = std::make_shared<Callable>();
   c->name = m.name;
   const MacroDef* def = &m;
+  macro_frames_.push_back(frame);
   // The program outlives every render, so the definition pointer stays valid.
-  c->fn = [def, frame](Interpreter& in, CallArgs& args) { return in.CallMacro(*def, frame, args); };
+  std::weak_ptr<Frame> weak = frame;
+  c->fn = [def, weak](Interpreter& in, CallArgs& args) -> StatusOr<Value> {
+    FramePtr scope = weak.lock();
+    if (scope == nullptr)
+      return absl::FailedPreconditionError(
+          ds::StrCat("macro '", def->name, "' called after its render finished"));
+    return in.CallMacro(*def, scope, args);
+  };
   return Value(CallablePtr(std::move(c)));
 }
 

@@ -56,6 +56,9 @@ class Interpreter {
   const Program& program_;
   std::string* out_ = nullptr;
   int call_depth_ = 0;
+  // Frames that define macros. Macros hold only weak references to their frame (a frame holding
+  // its own macro would otherwise be a reference cycle); this list keeps them alive per render.
+  std::vector<FramePtr> macro_frames_;
 };
 
 }  // namespace ds::jinja
