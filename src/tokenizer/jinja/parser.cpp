@@ -373,27 +373,20 @@ class Parser {
     return e;
   }
 
-  StatusOr<ExprPtr> ParseOr() {
-    DS_ASSIGN_OR_RETURN(ExprPtr left, ParseAnd());
-    while (IsName("or")) {
+  // `operand (keyword operand)*`, folded to the left: `or` and `and`.
+  StatusOr<ExprPtr> ParseKeywordChain(K kind, const char* keyword, StatusOr<ExprPtr> (Parser::*operand)()) {
+    DS_ASSIGN_OR_RETURN(ExprPtr left, (this->*operand)());
+    while (IsName(keyword)) {
       size_t pos = cur().pos;
       next();
-      DS_ASSIGN_OR_RETURN(ExprPtr right, ParseAnd());
-      DS_ASSIGN_OR_RETURN(left, Binary(K::kOr, "or", std::move(left), std::move(right), pos));
+      DS_ASSIGN_OR_RETURN(ExprPtr right, (this->*operand)());
+      DS_ASSIGN_OR_RETURN(left, Binary(kind, keyword, std::move(left), std::move(right), pos));
     }
     return left;
   }
 
-  StatusOr<ExprPtr> ParseAnd() {
-    DS_ASSIGN_OR_RETURN(ExprPtr left, ParseNot());
-    while (IsName("and")) {
-      size_t pos = cur().pos;
-      next();
-      DS_ASSIGN_OR_RETURN(ExprPtr right, ParseNot());
-      DS_ASSIGN_OR_RETURN(left, Binary(K::kAnd, "and", std::move(left), std::move(right), pos));
-    }
-    return left;
-  }
+  StatusOr<ExprPtr> ParseOr() { return ParseKeywordChain(K::kOr, "or", &Parser::ParseAnd); }
+  StatusOr<ExprPtr> ParseAnd() { return ParseKeywordChain(K::kAnd, "and", &Parser::ParseNot); }
 
   StatusOr<ExprPtr> ParseNot() {
     if (IsName("not")) {
