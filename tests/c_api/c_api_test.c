@@ -2,7 +2,8 @@
  * Oracles: tiny-v3's expected.safetensors (DeepSeek's reference logits), the DeepSeek-V3
  * tokenizer's cases.jsonl / chat_cases.jsonl (Hugging Face outputs).
  * Usage: c_api_test <tests/data dir> */
-#define _POSIX_C_SOURCE 200809L
+#define _XOPEN_SOURCE 700
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,7 +15,7 @@
 
 static int g_failures = 0;
 static int g_checks = 0;
-static char g_data[4096];
+static char g_data[PATH_MAX];
 static char g_tmp[256];
 
 #define CHECK(cond)                                                          \
@@ -49,10 +50,10 @@ static char g_tmp[256];
   } while (0)
 
 static const char* Path(const char* rel) {
-  static char buf[8][4096];
+  static char buf[8][PATH_MAX + 256];
   static int next = 0;
   char* p = buf[next++ % 8];
-  snprintf(p, 4096, "%s/%s", g_data, rel);
+  snprintf(p, PATH_MAX + 256, "%s/%s", g_data, rel);
   return p;
 }
 
@@ -230,7 +231,19 @@ static void TestLoadErrors(void) {
   snprintf(dir, sizeof dir, "%s/bad", g_tmp);
   CHECK_FAILS(ds_model_load(dir, NULL, &m), DS_INVALID_FORMAT, "config.json");
   snprintf(dir, sizeof dir, "%s/bad/config.json", g_tmp);
-  WriteFile(dir, "{\"model_type\": \"no_such_architecture\", \"vocab_size\": 10, \"hidden_size\": 8}");
+  { /* tiny-v3's config with an unknown model_type */
+    char* config = ReadFile(Path("fixtures/tiny-v3/config.json"), NULL);
+    char* at = config != NULL ? strstr(config, "\"deepseek_v3\"") : NULL;
+    FILE* f = fopen(dir, "wb");
+    CHECK(at != NULL && f != NULL);
+    if (at != NULL && f != NULL) {
+      fwrite(config, 1, (size_t)(at - config), f);
+      fputs("\"no_such_architecture\"", f);
+      fputs(at + strlen("\"deepseek_v3\""), f);
+    }
+    if (f != NULL) fclose(f);
+    free(config);
+  }
   snprintf(dir, sizeof dir, "%s/bad", g_tmp);
   CHECK_FAILS(ds_model_load(dir, NULL, &m), DS_UNSUPPORTED, "no_such_architecture");
   CHECK(m == NULL);
@@ -468,7 +481,8 @@ static void TestGeneration(const Expected* e) {
   ds_generate_result r, r2;
   Stream st;
   char tok_dir[512];
-  char* prompt = NULL;
+  /* Digits and spaces: byte-level tokens that all fall inside tiny-v3's vocabulary. */
+  const char* prompt = "1 2 3 4 5 6 7 8 9";
   int32_t* ids = NULL;
   size_t n_ids = 0;
   int32_t chain[16];
@@ -484,18 +498,13 @@ static void TestGeneration(const Expected* e) {
   CHECK(g.struct_size == sizeof g && g.max_tokens == 512 && fabsf(g.temperature - 0.6f) < 1e-6f &&
         fabsf(g.top_p - 0.95f) < 1e-6f && g.split_reasoning == 1 && g.on_piece == NULL);
 
-  /* The reference prompt as text; check it tokenizes back to the same ids. */
-  CHECK_OK(ds_detokenize(m, e->tokens, e->n_tokens, 0, &prompt, NULL));
   CHECK_OK(ds_tokenize(m, prompt, strlen(prompt), 1, &ids, &n_ids));
   CHECK(n_ids > 0 && n_ids < 64);
   {
     size_t i;
     for (i = 0; i < n_ids; ++i) CHECK(ids[i] >= 0 && ids[i] < e->vocab);
   }
-  GreedyByLogits(m, ids, n_ids, e->vocab, chain, 16);
-  if (n_ids == e->n_tokens && memcmp(ids, e->tokens, n_ids * sizeof(int32_t)) == 0) {
-    CHECK(memcmp(chain, e->greedy, sizeof chain) == 0); /* the reference's greedy ids */
-  }
+  GreedyByLogits(m, ids, n_ids, e->vocab, chain, 16); /* ds_logits matches the reference (above) */
   CHECK_OK(ds_detokenize(m, chain, 16, 0, &chain_text, NULL));
 
   /* Greedy generation streams the chain's text. */
@@ -621,7 +630,6 @@ static void TestGeneration(const Expected* e) {
   ds_generate_result_free(&r);
   ds_free(chain_text);
   ds_free(ids);
-  ds_free(prompt);
   ds_model_free(m);
 }
 
@@ -667,7 +675,7 @@ int main(int argc, char** argv) {
     fprintf(stderr, "usage: c_api_test <tests/data dir>\n");
     return 2;
   }
-  snprintf(g_data, sizeof g_data, "%s", argv[1]);
+  if (realpath(argv[1], g_data) == NULL) return perror(argv[1]), 2; /* absolute: symlinks point at it */
   snprintf(g_tmp, sizeof g_tmp, "/tmp/ds_c_api_XXXXXX");
   if (mkdtemp(g_tmp) == NULL) return perror("mkdtemp"), 2;
   MakeTokenizerDir();

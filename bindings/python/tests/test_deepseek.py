@@ -114,11 +114,10 @@ def greedy_chain(model, ids, steps):
 
 
 def test_generate_streams_the_greedy_text(plain, expected):
-    prompt = plain.detokenize(expected["tokens"][0])
+    prompt = "1 2 3 4 5 6 7 8 9"  # byte-level tokens inside tiny-v3's 1000-token vocabulary
     ids = plain.tokenize(prompt, add_special_tokens=True)
-    chain = greedy_chain(plain, ids, 8)
-    if ids == expected["tokens"][0]:
-        assert chain == expected["greedy"][0][:8]
+    assert max(ids) < plain.info.vocab_size
+    chain = greedy_chain(plain, ids, 8)  # logits() matches the reference (test above)
     result = plain.generate(prompt, temperature=0, max_tokens=8)
     assert result.text == plain.detokenize(chain)
     assert result.finish_reason == "length" and result.completion_tokens == 8
