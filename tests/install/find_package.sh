@@ -17,7 +17,9 @@ for f in include/deepseek/c_api.h include/deepseek/model.h include/deepseek/gene
 done
 # libdeepseek.a bundles every layer: no ds_* archive is needed beside it.
 if ls "$P"/lib/libds_*.a >/dev/null 2>&1; then echo "internal archives were installed"; exit 1; fi
-"$P/bin/deepseek" version | grep -q "$(sed -n 's/^Version: //p' "$P/lib/pkgconfig/deepseek.pc")"
+# (outputs are captured before grep -q: with pipefail, grep closing the pipe early fails the writer)
+cli_version=$("$P/bin/deepseek" version)
+grep -q "$(sed -n 's/^Version: //p' "$P/lib/pkgconfig/deepseek.pc")" <<< "$cli_version"
 
 flags=()
 if [ -n "$SAN" ]; then
@@ -28,8 +30,10 @@ cmake -S "$SRC/examples/cpp" -B "$TMP/example" -G Ninja -DCMAKE_BUILD_TYPE=Relea
 cmake --build "$TMP/example" > "$TMP/build.log" || { cat "$TMP/build.log"; exit 1; }
 [ -x "$TMP/example/next_token_static" ] || { echo "deepseek::deepseek_static was not defined"; cat "$TMP/configure.log"; exit 1; }
 # The shared build must load the installed library, not the build tree's.
-ldd "$TMP/example/next_token" | grep -q "$P/lib/libdeepseek.so" || { ldd "$TMP/example/next_token"; exit 1; }
-if ldd "$TMP/example/next_token_static" | grep -q libdeepseek; then echo "static example links libdeepseek.so"; exit 1; fi
+deps=$(ldd "$TMP/example/next_token")
+grep -q "$P/lib/libdeepseek.so" <<< "$deps" || { echo "$deps"; exit 1; }
+deps=$(ldd "$TMP/example/next_token_static")
+if grep -q libdeepseek <<< "$deps"; then echo "static example links libdeepseek.so"; exit 1; fi
 
 tokens=$(python3 "$(dirname "$0")/oracle.py" "$DATA" tokens)
 want=$(python3 "$(dirname "$0")/oracle.py" "$DATA" greedy0)
@@ -37,6 +41,6 @@ for exe in next_token next_token_static; do
   # shellcheck disable=SC2086
   out=$("$TMP/example/$exe" "$DATA/fixtures/tiny-v3" $tokens)
   echo "$exe: $out" | tr '\n' ' '; echo
-  echo "$out" | grep -q "^next token: $want\$" || { echo "$exe: expected next token $want (reference greedy)"; exit 1; }
+  grep -q "^next token: $want\$" <<< "$out" || { echo "$exe: expected next token $want (reference greedy)"; exit 1; }
 done
 echo "find_package: shared and static examples built against $P and agree with the reference"

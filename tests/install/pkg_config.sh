@@ -17,6 +17,7 @@ want=$(python3 "$(dirname "$0")/oracle.py" "$DATA" greedy0)
 # shellcheck disable=SC2086
 out=$(LD_LIBRARY_PATH="$P/lib" "$TMP/next_token_c" "$DATA/fixtures/tiny-v3" $tokens)
 echo "$out"
-echo "$out" | grep -q "^next token: $want\$" || { echo "expected next token $want (reference greedy)"; exit 1; }
-ldd "$TMP/next_token_c" | grep -q "libdeepseek.so" || { echo "not linked against libdeepseek.so"; exit 1; }
+grep -q "^next token: $want\$" <<< "$out" || { echo "expected next token $want (reference greedy)"; exit 1; }
+deps=$(ldd "$TMP/next_token_c")
+grep -q "libdeepseek.so" <<< "$deps" || { echo "not linked against libdeepseek.so"; exit 1; }
 echo "pkg-config: C program built and run against $P"
