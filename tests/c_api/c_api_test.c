@@ -1,6 +1,7 @@
 /* The C ABI exercised from C (compiled as C99): every entry point, every error path.
  * Oracles: tiny-v3's expected.safetensors (DeepSeek's reference logits), the DeepSeek-V3
- * tokenizer's cases.jsonl / chat_cases.jsonl (Hugging Face outputs).
+ * tokenizer's cases.jsonl / chat_cases.jsonl (Hugging Face outputs). Every ds_status code is
+ * provoked except DS_INTERNAL, which only a library bug returns.
  * Usage: c_api_test <tests/data dir> */
 #define _XOPEN_SOURCE 700
 #include <limits.h>

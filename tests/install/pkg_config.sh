@@ -20,4 +20,15 @@ echo "$out"
 grep -q "^next token: $want\$" <<< "$out" || { echo "expected next token $want (reference greedy)"; exit 1; }
 deps=$(ldd "$TMP/next_token_c")
 grep -q "libdeepseek.so" <<< "$deps" || { echo "not linked against libdeepseek.so"; exit 1; }
-echo "pkg-config: C program built and run against $P"
+
+# The same program against libdeepseek.a, with `pkg-config --static` supplying its dependencies.
+# shellcheck disable=SC2046,SC2086
+cc -std=c99 -Wall -Werror $SAN "$SRC/examples/c/main.c" $(pkg-config --cflags deepseek) -L"$P/lib" \
+  -Wl,-Bstatic -ldeepseek -Wl,-Bdynamic $(pkg-config --static --libs-only-l deepseek | sed 's/-ldeepseek//') \
+  -o "$TMP/next_token_c_static"
+deps=$(ldd "$TMP/next_token_c_static")
+if grep -q "libdeepseek.so" <<< "$deps"; then echo "static build links libdeepseek.so"; exit 1; fi
+# shellcheck disable=SC2086
+out=$("$TMP/next_token_c_static" "$DATA/fixtures/tiny-v3" $tokens)
+grep -q "^next token: $want\$" <<< "$out" || { echo "static: expected next token $want, got: $out"; exit 1; }
+echo "pkg-config: C program built (shared and static) and run against $P"
