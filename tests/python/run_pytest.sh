@@ -19,7 +19,9 @@ fi
 
 # pip install (standard library + setuptools only) and import from outside the source tree.
 if "$PY" -c "import setuptools" 2>/dev/null; then
-  "$PY" -m pip install -q --no-build-isolation --no-deps --no-index --target "$TMP/site" "$SRC/bindings/python" \
+  cp -r "$SRC/bindings/python" "$TMP/pkg"  # setuptools writes build/ and *.egg-info beside the sources
+  rm -rf "$TMP/pkg/tests"
+  "$PY" -m pip install -q --no-build-isolation --no-deps --no-index --target "$TMP/site" "$TMP/pkg" \
     > "$TMP/pip.log" 2>&1 || { cat "$TMP/pip.log"; exit 1; }
   (cd "$TMP" && PYTHONPATH="$TMP/site" "$PY" -c "
 import deepseek, sys
