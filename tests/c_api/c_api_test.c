@@ -6,6 +6,7 @@
 #define _XOPEN_SOURCE 700
 #include <limits.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -172,8 +173,31 @@ static void OnProgress(double fraction, const char* stage, void* user_data) {
 
 /* ---- Tests -------------------------------------------------------------------------------- */
 
+/* Runs on a second thread: it has made no failing call, so its last error is empty. */
+static void* OtherThreadError(void* out) {
+  ds_model* m = NULL;
+  *(int*)out = strcmp(ds_last_error(), "") == 0;
+  /* A failure here must not change the main thread's message. */
+  if (ds_model_load(NULL, NULL, &m) != DS_INVALID_ARGUMENT) *(int*)out = 0;
+  return NULL;
+}
+
+static void TestLastErrorIsPerThread(void) {
+  pthread_t t;
+  int other_empty = 0;
+  ds_model* m = NULL;
+  CHECK_FAILS(ds_model_load(Path("no/such/model"), NULL, &m), DS_NOT_FOUND, "no/such/model");
+  CHECK(pthread_create(&t, NULL, OtherThreadError, &other_empty) == 0 && pthread_join(t, NULL) == 0);
+  CHECK(other_empty == 1);
+  CHECK(strstr(ds_last_error(), "no/such/model") != NULL);
+  /* A successful call leaves the last error as it was. */
+  CHECK(ds_model_default_params().struct_size == sizeof(ds_model_params));
+  CHECK(strstr(ds_last_error(), "no/such/model") != NULL);
+}
+
 static void TestBasics(void) {
   char version[32];
+  CHECK(strcmp(ds_last_error(), "") == 0); /* nothing failed yet on this thread */
   snprintf(version, sizeof version, "%s", ds_version());
   CHECK(strcmp(version, DS_EXPECTED_VERSION) == 0);
   CHECK(DS_ABI_VERSION == 1);
@@ -687,6 +711,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   TestBasics();
+  TestLastErrorIsPerThread();
   TestLoadErrors();
   TestModelWithoutTokenizer(&e);
   TestTokenizer();
