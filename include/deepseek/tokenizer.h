@@ -13,6 +13,7 @@
 
 namespace deepseek {
 
+// Every const member is thread-safe: one Tokenizer may serve any number of threads.
 class Tokenizer {
  public:
   // `path`: a tokenizer.json file or a folder holding one (tokenizer_config.json beside it supplies
