@@ -113,12 +113,13 @@ StatusOr<Plan> PlanCheckpoint(const ModelConfig& c) {
   return plan;
 }
 
-// N(0, 1) numbers from a per-tensor splitmix64 stream (Box-Muller), so a tensor's values depend
-// only on the seed and its name.
+// N(0, 1) numbers from a splitmix64 stream (Box-Muller) per tensor row, so a value depends only on
+// the seed, the tensor name and its row: any chunking and any thread count give the same bytes.
 class NormalStream {
  public:
-  NormalStream(uint64_t seed, const std::string& name) : state_(seed * 0x9E3779B97F4A7C15ull) {
+  NormalStream(uint64_t seed, const std::string& name, int64_t row) : state_(seed * 0x9E3779B97F4A7C15ull) {
     for (unsigned char ch : name) state_ = (state_ ^ ch) * 0x100000001B3ull;  // FNV-1a over the name
+    state_ ^= static_cast<uint64_t>(row) * 0xD1B54A32D192ED03ull;
   }
   float Next() {
     if (has_spare_) {
@@ -156,11 +157,21 @@ float InitStd(const Planned& t) {
   return 0.0f;
 }
 
-// Fills `out` with the next values of tensor `t`.
-void Generate(const Planned& t, NormalStream& rng, float* out, int64_t n) {
-  if (t.init == Init::kOnes) return std::fill(out, out + n, 1.0f);
+// Rows and row length of `t` for generation (a vector is one row).
+int64_t Rows(const Planned& t) { return t.shape.size() == 2 ? t.shape[0] : 1; }
+int64_t Cols(const Planned& t) { return t.shape.back(); }
+
+// Fills out[(r - r0) * cols + c] with rows [r0, r0 + n) of tensor `t`, rows in parallel.
+void Generate(const Planned& t, uint64_t seed, int64_t r0, int64_t n, float* out) {
+  const int64_t cols = Cols(t);
+  if (t.init == Init::kOnes) return std::fill(out, out + n * cols, 1.0f);
   const float std = InitStd(t);
-  for (int64_t i = 0; i < n; ++i) out[i] = rng.Next() * std;
+#pragma omp parallel for schedule(static)
+  for (int64_t r = 0; r < n; ++r) {
+    NormalStream rng(seed, t.name, r0 + r);
+    float* row = out + r * cols;
+    for (int64_t c = 0; c < cols; ++c) row[c] = rng.Next() * std;
+  }
 }
 
 struct Writer {
@@ -183,18 +194,19 @@ struct Writer {
   }
 
   Status Write(const Planned& t, SafetensorsStreamWriter& w) {
-    NormalStream rng(options.seed, t.name);
-    if (Fp8(t)) return WriteFp8(t, rng, w);
-    const int64_t n = t.numel(), chunk = int64_t{1} << 20;
-    for (int64_t i = 0; i < n; i += chunk) {
-      const int64_t k = std::min(chunk, n - i);
+    if (Fp8(t)) return WriteFp8(t, w);
+    const int64_t rows = Rows(t), cols = Cols(t);
+    const int64_t chunk = std::max<int64_t>(1, (int64_t{1} << 22) / cols);  // ~4M values per chunk
+    for (int64_t r0 = 0; r0 < rows; r0 += chunk) {
+      const int64_t nr = std::min(chunk, rows - r0), k = nr * cols;
       values.resize(k);
-      Generate(t, rng, values.data(), k);
+      Generate(t, options.seed, r0, nr, values.data());
       if (t.init == Init::kRouterBias) {
         DS_RETURN_IF_ERROR(w.Append(values.data(), k * sizeof(float)));
         continue;
       }
       half.resize(k);
+#pragma omp parallel for schedule(static)
       for (int64_t j = 0; j < k; ++j) half[j] = F32ToBf16(values[j]);
       DS_RETURN_IF_ERROR(w.Append(half.data(), k * sizeof(uint16_t)));
     }
@@ -203,24 +215,29 @@ struct Writer {
 
   // One strip of `block` rows at a time: per block, scale_inv = amax / 448 and q = x / scale_inv,
   // so dequantization is q * scale_inv as DeepSeek's weight_dequant does.
-  Status WriteFp8(const Planned& t, NormalStream& rng, SafetensorsStreamWriter& w) {
+  Status WriteFp8(const Planned& t, SafetensorsStreamWriter& w) {
     const int64_t rows = t.shape[0], cols = t.shape[1], col_blocks = (cols + block - 1) / block;
-    std::vector<float> scales;
-    for (int64_t r0 = 0; r0 < rows; r0 += block) {
-      const int64_t nr = std::min(block, rows - r0);
+    const int64_t strip = block * std::max<int64_t>(1, (int64_t{1} << 22) / (block * cols));  // whole blocks
+    std::vector<float> scales((rows + block - 1) / block * col_blocks);
+    for (int64_t r0 = 0; r0 < rows; r0 += strip) {
+      const int64_t nr = std::min(strip, rows - r0);
       values.resize(nr * cols);
-      Generate(t, rng, values.data(), nr * cols);
+      Generate(t, options.seed, r0, nr, values.data());
       bytes.resize(nr * cols);
-      for (int64_t b = 0; b < col_blocks; ++b) {
-        const int64_t c0 = b * block, c1 = std::min(cols, c0 + block);
-        float amax = 0.0f;
-        for (int64_t r = 0; r < nr; ++r) {
-          for (int64_t c = c0; c < c1; ++c) amax = std::max(amax, std::fabs(values[r * cols + c]));
-        }
-        const float scale = amax > 0.0f ? amax / 448.0f : 1.0f;
-        scales.push_back(scale);
-        for (int64_t r = 0; r < nr; ++r) {
-          for (int64_t c = c0; c < c1; ++c) bytes[r * cols + c] = F32ToF8E4M3(values[r * cols + c] / scale);
+      const int64_t row_blocks = (nr + block - 1) / block;
+#pragma omp parallel for collapse(2) schedule(static)
+      for (int64_t rb = 0; rb < row_blocks; ++rb) {
+        for (int64_t b = 0; b < col_blocks; ++b) {
+          const int64_t ra = rb * block, rz = std::min(nr, ra + block), c0 = b * block, c1 = std::min(cols, c0 + block);
+          float amax = 0.0f;
+          for (int64_t r = ra; r < rz; ++r) {
+            for (int64_t c = c0; c < c1; ++c) amax = std::max(amax, std::fabs(values[r * cols + c]));
+          }
+          const float scale = amax > 0.0f ? amax / 448.0f : 1.0f;
+          scales[(r0 / block + rb) * col_blocks + b] = scale;
+          for (int64_t r = ra; r < rz; ++r) {
+            for (int64_t c = c0; c < c1; ++c) bytes[r * cols + c] = F32ToF8E4M3(values[r * cols + c] / scale);
+          }
         }
       }
       DS_RETURN_IF_ERROR(w.Append(bytes.data(), bytes.size()));

@@ -110,8 +110,8 @@ INSTANTIATE_TEST_SUITE_P(Architectures, SynthModels,
                          });
 
 // FP8 quantizes the same numbers BF16 rounds (same seed), so the two models agree up to FP8's
-// 3-bit mantissa error (~4% rms per weight); a wrong scale convention (dividing by scale_inv) would
-// not. A dense model, so no MoE routing flip amplifies the difference.
+// 3-bit mantissa error (~3% rms per weight, ~8% after the ~7 matmuls on the path); a wrong scale
+// convention (dividing by scale_inv) would be off by orders of magnitude. A dense model, so no MoE routing flip amplifies the difference.
 TEST(Synth, Fp8AndBf16OfOneSeedAgree) {
   TempDir dir;
   SynthOptions o;
@@ -130,7 +130,7 @@ TEST(Synth, Fp8AndBf16OfOneSeedAgree) {
   err = std::sqrt(err / a.size());
   const double scale = Stats(a).std;
   std::printf("fp8 vs bf16: rms diff %.4f, logit std %.4f\n", err, scale);
-  EXPECT_LT(err, 0.1 * scale);
+  EXPECT_LT(err, 0.15 * scale);
 }
 
 TEST(Synth, SameSeedSameBytesOtherSeedOtherBytes) {
