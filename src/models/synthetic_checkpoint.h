@@ -24,8 +24,9 @@ struct SynthSummary {
   int64_t tensors = 0, params = 0, bytes = 0, files = 0;
 };
 
-// Writes the folder, streaming each tensor to disk in chunks of rows (memory stays at tens of MB). Weights: matrices ~ N(0, 1/fan_in), norms 1, biases N(0, 0.02²),
-// router correction bias N(0, 0.01²), embeddings N(0, 1/hidden); the same seed gives the same
+// Writes the folder, streaming each tensor to disk in chunks of rows (memory stays at tens of MB).
+// Weights: matrices ~ N(0, 1/fan_in), norms 1, biases N(0, 0.02²), router correction bias
+// N(0, 0.01²), embeddings N(0, 1/hidden); the same seed gives the same
 // values for every dtype and thread count (FP8 quantizes the very numbers BF16 rounds).
 StatusOr<SynthSummary> WriteSyntheticCheckpoint(const SynthOptions& options);
 
