@@ -253,6 +253,8 @@ StatusOr<Json> EditedConfig(const SynthOptions& o, std::string& source) {
   DS_ASSIGN_OR_RETURN(Json j, ReadJsonFile(source));
   if (!j.is_object()) return InvalidFormat(StrCat(source, ": expected a JSON object"));
   if (o.layers > 0) j["num_hidden_layers"] = o.layers;
+  // Multi-token-prediction layers are not synthesized, so the config must not promise them.
+  if (j.contains("num_nextn_predict_layers")) j["num_nextn_predict_layers"] = 0;
   if (o.fp8) {
     j["quantization_config"] = {{"activation_scheme", "dynamic"}, {"fmt", "e4m3"}, {"quant_method", "fp8"},
                                 {"weight_block_size", {128, 128}}};

@@ -13,7 +13,8 @@ namespace ds {
 struct SynthOptions {
   std::string config_path;    // a config.json (or a folder holding one)
   std::string out_dir;        // created if missing; config.json + safetensors are written into it
-  int64_t layers = 0;         // > 0: override num_hidden_layers
+  int64_t layers = 0;         // > 0: override num_hidden_layers (MTP layers are never written:
+                              // num_nextn_predict_layers becomes 0)
   bool fp8 = false;           // e4m3 linear weights with 128x128 f32 `_scale_inv` blocks (DeepSeek's layout)
   uint64_t seed = 0;
   int64_t shard_bytes = int64_t{4} << 30;  // start a new model-0000i-of-0000N file past this size
