@@ -89,7 +89,9 @@ TEST_P(SynthModels, LoadsAndRunsWithSaneLogits) {
   EXPECT_EQ(static_cast<int64_t>(fs::file_size(dir / "model/model.safetensors")) > summary->bytes, true);
   Json config = ReadJsonFile(dir / "model/config.json").value();
   EXPECT_EQ(config["num_hidden_layers"], 2);
-  if (config.contains("num_nextn_predict_layers")) EXPECT_EQ(config["num_nextn_predict_layers"], 0);
+  if (config.contains("num_nextn_predict_layers")) {
+    EXPECT_EQ(config["num_nextn_predict_layers"], 0);
+  }
   EXPECT_EQ(config.contains("quantization_config"), GetParam().fp8);
   const std::vector<float> logits = RunLogits(o.out_dir);
   const Moments m = Stats(logits);
