@@ -198,6 +198,8 @@ TEST_F(EditedFixture, BadConfigsAreClearErrors) {
       {[](Json& j) { j["rope_scaling"]["original_max_position_embeddings"] = 0; }, "llama3"},
       {[](Json& j) { j["use_sliding_window"] = true; }, "use_sliding_window"},
       {[](Json& j) { j["vocab_size"] = int64_t{1} << 40; }, "vocab_size"},
+      {[](Json& j) { j["num_attention_heads"] = 6, j["num_key_value_heads"] = 2; }, "num_attention_heads"},
+      {[](Json& j) { j["head_dim"] = 33; }, "head_dim"},
   };
   const Json original = ReadJsonFile(dir_ / "config.json").value();
   for (const auto& [edit, field] : cases) {
