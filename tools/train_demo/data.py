@@ -23,7 +23,9 @@ def bible_chapters():
     for line in out.split("\n"):
         if not line.strip():
             continue
-        m = re.match(r"^  ?\s*(\d+) (.*)$", line)
+        m = re.match(r"^  ?\s*(\d+) (.*)$", line)  # "  12 verse text" (indented verse number)
+        # A chapter title ("Genesis 1", "1 Kings 3", "Song of Solomon 2") starts at column 0 and ends
+        # in the chapter number; the first clause only catches the very first title of the output.
         if re.match(r"^\S.* \d+$", line) and not m and not verses or (re.match(r"^[1-3]? ?[A-Z][a-z]+( of [A-Z][a-z]+)?( [A-Z][a-z]+)* \d+$", line)):
             if title and verses:
                 docs.append(title + "\n" + "\n".join(verses))
