@@ -29,6 +29,12 @@ std::unique_ptr<CausalLm> Load(const std::string& fixture, bool mtp, int64_t ctx
 class SelfDrafter : public Drafter {
  public:
   SelfDrafter(const CausalLm& lm, int32_t first_token) : lm_(lm), seq_(lm.NewSequence().value()), tokens_{first_token} {}
+  // Starts over from `tokens` (prompt + pending token), reusing cached rows of the same prefix.
+  void Reset(const std::vector<int32_t>& tokens) {
+    tokens_ = tokens;
+    verified_ = std::min<int64_t>(seq_->length(), static_cast<int64_t>(tokens.size()) - 1);
+    seq_->Truncate(verified_);
+  }
   Status Observe(std::span<const float>, std::span<const int32_t> next) override {
     seq_->Truncate(verified_);
     tokens_.insert(tokens_.end(), next.begin(), next.end());
@@ -48,9 +54,14 @@ class SelfDrafter : public Drafter {
   }
 
  private:
-  static void Distort(std::vector<float>& l) {
-    for (size_t i = 0; i < l.size(); ++i) l[i] = 0.8f * l[i] + 0.4f * std::sin(static_cast<float>(i));
+  void Distort(std::vector<float>& l) const {
+    for (size_t i = 0; i < l.size(); ++i) l[i] = 0.8f * l[i] + noise * std::sin(static_cast<float>(i));
   }
+
+ public:
+  float noise = 0.4f;  // strength of the distortion
+
+ private:
   const CausalLm& lm_;
   std::unique_ptr<SequenceState> seq_;
   std::vector<int32_t> tokens_;
@@ -190,60 +201,65 @@ TEST_P(SpeculativeDecodingTest, KvCacheAfterRollbackEqualsARunThatNeverDrafted) 
 
 INSTANTIATE_TEST_SUITE_P(Fixtures, SpeculativeDecodingTest, ::testing::Values("tiny-v3", "tiny-v3-fp8"));
 
-// End to end: with top-k 3 sampling the first three generated tokens take at most 27 values; their
-// frequencies over many seeds under speculative decoding (1 draft, so token 2 comes from
-// verification and token 3 from full acceptance or the next round) must match the exact
-// distribution computed from the target's own probabilities.
+// End to end: after a fixed prompt + first token, the next two tokens under speculative decoding
+// (1 draft per round: the first comes from verification — the draft or the residual — and the
+// second from full acceptance or the next round) must follow the exact distribution computed from
+// the target's own processed probabilities (top-k 2 at temperature 2: four outcomes).
 TEST(SpeculativeDistributionTest, SampledTokensKeepTheTargetDistribution) {
   auto lm = Load("tiny-v3", true, 32);
   SamplingParams sp;
-  sp.temperature = 1.0f;
-  sp.top_k = 3;
-  // Exact joint distribution of (t1, t2, t3).
-  std::map<std::vector<int32_t>, double> expected;
+  sp.temperature = 2.0f;
+  sp.top_k = 2;
+  std::vector<int32_t> ctx = kPrompt;
+  ctx.push_back(77);
+  // Exact joint distribution of (t2, t3).
+  std::map<std::pair<int32_t, int32_t>, double> expected;
   Sampler probe(sp);
-  std::vector<float> logits, p1, p2, p3;
-  auto seq = lm->NewSequence().value();
-  ASSERT_TRUE(lm->Forward(*seq, kPrompt, false, logits).ok());
-  probe.Probabilities(logits, kPrompt, p1, kPrompt.size());
-  for (int32_t a = 0; a < lm->vocab_size(); ++a) {
-    if (p1[a] <= 0) continue;
-    std::vector<int32_t> ctx = kPrompt;
-    ctx.push_back(a);
+  std::vector<float> logits, p2, p3;
+  {
     auto s = lm->NewSequence().value();
     ASSERT_TRUE(lm->Forward(*s, ctx, false, logits).ok());
     probe.Probabilities(logits, ctx, p2, kPrompt.size());
-    for (int32_t b = 0; b < lm->vocab_size(); ++b) {
-      if (p2[b] <= 0) continue;
-      auto s2 = lm->NewSequence().value();
+    for (int32_t a = 0; a < lm->vocab_size(); ++a) {
+      if (p2[a] <= 0) continue;
+      ASSERT_TRUE(lm->Forward(*s, std::span<const int32_t>(&a, 1), false, logits).ok());
       std::vector<int32_t> ctx2 = ctx;
-      ctx2.push_back(b);
-      ASSERT_TRUE(lm->Forward(*s2, ctx2, false, logits).ok());
+      ctx2.push_back(a);
       probe.Probabilities(logits, ctx2, p3, kPrompt.size());
-      for (int32_t c = 0; c < lm->vocab_size(); ++c) {
-        if (p3[c] > 0) expected[{a, b, c}] = static_cast<double>(p1[a]) * p2[b] * p3[c];
+      for (int32_t b = 0; b < lm->vocab_size(); ++b) {
+        if (p3[b] > 0) expected[{a, b}] = static_cast<double>(p2[a]) * p3[b];
       }
+      s->Truncate(static_cast<int64_t>(ctx.size()));
     }
   }
-  ASSERT_EQ(expected.size(), 27u);
-  const int64_t n = 3000;
-  std::map<std::vector<int32_t>, int64_t> counts;
+  ASSERT_EQ(expected.size(), 4u);
+  // Many seeds on one sequence, rolled back to the prompt each time.
+  const int64_t n = 2000;
+  std::map<std::pair<int32_t, int32_t>, int64_t> counts;
   SpeculativeStats stats;
+  auto seq = lm->NewSequence().value();
+  ASSERT_TRUE(lm->Forward(*seq, kPrompt, false, logits).ok());
+  SelfDrafter drafter(*lm, kPrompt[0]);
+  drafter.noise = 3.0f;
+  const TokenSink sink = [](int32_t) { return true; };
   for (int64_t i = 0; i < n; ++i) {
     sp.seed = static_cast<uint64_t>(i) * 104729 + 3;
-    auto s = lm->NewSequence().value();
-    SelfDrafter drafter(*lm, kPrompt[0]);
-    auto t = RunSpeculative(*lm, *s, drafter, sp, 3, 1, stats);
-    t.resize(3);
-    ++counts[t];
+    Sampler sampler(sp);
+    seq->Truncate(static_cast<int64_t>(kPrompt.size()));
+    drafter.Reset(ctx);
+    std::vector<int32_t> history = ctx;
+    SpeculativeDecoder decoder(*lm, *seq, drafter, sampler, history, kPrompt.size(), stats);
+    while (history.size() < ctx.size() + 2) ASSERT_TRUE(decoder.Round(1, sink).ok());
+    const std::pair<int32_t, int32_t> key{history[ctx.size()], history[ctx.size() + 1]};
+    ASSERT_TRUE(expected.count(key)) << "impossible tokens " << key.first << " " << key.second;
+    ++counts[key];
   }
   double x = 0.0;
   for (const auto& [key, prob] : expected) {
     const double e = prob * n, c = static_cast<double>(counts[key]);
     x += (c - e) * (c - e) / e;
   }
-  for (const auto& [key, c] : counts) EXPECT_TRUE(expected.count(key)) << "impossible sequence drawn";
-  const int df = 26;
+  const int df = 3;
   const double a = 2.0 / (9.0 * df), critical = df * std::pow(1.0 - a + 3.719 * std::sqrt(a), 3.0);
   EXPECT_LT(x, critical);
   // Both verification outcomes occurred many times.
