@@ -5,6 +5,8 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdlib>
+#include <filesystem>
 #include <map>
 
 #include "generation/generator.h"
@@ -200,6 +202,32 @@ TEST_P(SpeculativeDecodingTest, KvCacheAfterRollbackEqualsARunThatNeverDrafted) 
 }
 
 INSTANTIATE_TEST_SUITE_P(Fixtures, SpeculativeDecodingTest, ::testing::Values("tiny-v3", "tiny-v3-fp8"));
+
+// The bundled demo model (models/deepseek-demo, whose MTP module was trained): greedy output
+// identical with and without drafting. Skipped when the model is not in the tree.
+TEST(SpeculativeDemoModelTest, GreedyOutputIdenticalWithAndWithoutMtp) {
+  const char* env = std::getenv("DS_DEMO_MODEL");
+  const std::string dir = env != nullptr ? env : kData + "/../../models/deepseek-demo";
+  if (!std::filesystem::exists(dir + "/config.json")) GTEST_SKIP() << "no bundled model at " << dir;
+  ModelLoadOptions o;
+  o.max_context = 512;
+  o.threads = 1;
+  o.load_mtp = true;
+  auto lm = LoadCausalLm(dir, o).value();
+  ASSERT_EQ(lm->mtp_modules(), 1);
+  auto tok = Tokenizer::Load(dir).value();
+  GenerateRequest r = GreedyRequest(300, MtpMode::kOff);
+  r.prompt = tok->Encode("And God said unto Moses", false).value();
+  auto off = Generate(*lm, *tok, r, nullptr).value();
+  ASSERT_EQ(off.tokens.size(), 300u);
+  for (int k : {1, 3}) {
+    r.mtp = MtpMode::kOn;
+    r.draft_tokens = k;
+    auto on = Generate(*lm, *tok, r, nullptr).value();
+    EXPECT_EQ(on.tokens, off.tokens) << "draft " << k;
+    EXPECT_GT(on.speculative.AcceptanceRate(), 0.5);  // a trained MTP head, unlike the fixtures'
+  }
+}
 
 // End to end: after a fixed prompt + first token, the next two tokens under speculative decoding
 // (1 draft per round: the first comes from verification — the draft or the residual — and the
