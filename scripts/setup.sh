@@ -8,6 +8,13 @@ PKGS=(
   clang-14 libclang-rt-14-dev libfuzzer-14-dev
   python3 python3-pytest python3-numpy
 )
+# Optional, only for retraining the bundled demo model (tools/train_demo; CI does not need it):
+#   DS_SETUP_TRAINING=1 bash scripts/setup.sh
+TRAINING_PKGS=(
+  python3-torch python3-numpy python3-regex python3-matplotlib libopenblas0-serial
+  bible-kjv bible-kjv-text fortune-mod fortunes fortunes-zh
+)
+if [ "${DS_SETUP_TRAINING:-0}" = "1" ]; then PKGS+=("${TRAINING_PKGS[@]}"); fi
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
+#include "cli/default_model.h"
 #include "cli/model_options.h"
 #include "deepseek/generate.h"
 
@@ -13,11 +14,13 @@ namespace ds::cli {
 namespace {
 
 constexpr char kRunUsage[] =
-    "usage: deepseek run --model DIR --prompt TEXT [--chat] [--system TEXT] [--max-tokens N]\n"
+    "usage: deepseek run [--model DIR] --prompt TEXT [--chat] [--system TEXT] [--max-tokens N]\n"
     "                    [--temperature T] [--top-p P] [--top-k K] [--min-p P] [--seed S]\n"
     "                    [--stop TEXT] [--show-reasoning] [--tokenizer PATH] [--threads N] [--ctx N]\n"
     "                    [--mtp auto|on|off] [--draft N]\n"
-    "       deepseek chat --model DIR [same sampling options]\n";
+    "       deepseek chat [--model DIR] [same sampling options]\n"
+    "Without --model, the bundled demo model is used ($DEEPSEEK_MODEL, else models/deepseek-demo\n"
+    "from the install's share/deepseek or the source tree).\n";
 
 std::atomic<bool> g_cancel{false};
 void OnSigint(int) { g_cancel.store(true); }
@@ -51,13 +54,29 @@ deepseek::GenerateOptions GenerateOptionsFromArgs(CliArgs& a) {
   return g;
 }
 
+// --model, else the bundled demo model; "" (after printing why) when neither is there.
+std::string ModelDir(const char* cmd, CliArgs& a) {
+  if (auto m = a.Get("model")) return *m;
+  std::string dir = FindDefaultModel();
+  if (dir.empty()) {
+    std::string looked;
+    for (const std::string& c : DefaultModelCandidates()) looked += "\n  " + c;
+    Fail(cmd, "no --model given and no bundled model found; looked in:" + looked);
+  } else if (!a.Flag("quiet")) {
+    std::fprintf(stderr, "(no --model given: using the bundled demo model %s)\n", dir.c_str());
+  }
+  return dir;
+}
+
 // Loads model and tokenizer; prints the error and returns false on failure.
 bool LoadAll(const char* cmd, CliArgs& a, Loaded& out) {
+  const std::string dir = ModelDir(cmd, a);
+  if (dir.empty()) return false;
   deepseek::ModelOptions options = ModelOptionsFromArgs(a);
   options.load_mtp = a.GetOr("mtp", "auto") != "off";  // --mtp off: not even loaded
-  auto model = deepseek::Model::Load(*a.Get("model"), options);
+  auto model = deepseek::Model::Load(dir, options);
   if (!model.ok()) return Fail(cmd, model.status().message()), false;
-  auto tok = deepseek::Tokenizer::Load(a.GetOr("tokenizer", *a.Get("model")));
+  auto tok = deepseek::Tokenizer::Load(a.GetOr("tokenizer", dir));
   if (!tok.ok()) return Fail(cmd, tok.status().message()), false;
   out.model = std::move(model).value();
   out.tokenizer = std::move(tok).value();
@@ -112,7 +131,7 @@ int RunRun(int argc, char** argv) {
   CliArgs a(argc, argv, {"help", "chat", "show-reasoning", "kv-bf16", "quiet"});
   if (a.Flag("help")) return std::fputs(kRunUsage, stdout), 0;
   std::string err = a.Validate(KnownOptions());
-  if (err.empty() && (!a.Get("model") || !a.Get("prompt"))) err = "--model and --prompt are required";
+  if (err.empty() && !a.Get("prompt")) err = "--prompt is required";
   if (err.empty()) err = ValidateMtpArgs(a);
   deepseek::GenerateOptions g = GenerateOptionsFromArgs(a);
   if (err.empty()) err = a.Validate(KnownOptions());
@@ -139,7 +158,6 @@ int RunChat(int argc, char** argv) {
   if (a.Flag("help")) return std::fputs(kRunUsage, stdout), 0;
   deepseek::GenerateOptions g = GenerateOptionsFromArgs(a);
   std::string err = a.Validate(KnownOptions());
-  if (err.empty() && !a.Get("model")) err = "--model is required";
   if (err.empty()) err = ValidateMtpArgs(a);
   if (!err.empty()) return Fail("chat", err + "\n" + kRunUsage, 2);
   Loaded l;
