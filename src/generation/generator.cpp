@@ -95,7 +95,7 @@ class AutoSwitch {
   }
 
  private:
-  static constexpr int kPlainSteps = 4, kRounds = 4;
+  static constexpr int kPlainSteps = 8, kRounds = 8;  // fewer were too noisy on a loaded machine
   bool active_;
   int plain_steps_ = 0, rounds_ = 0;
   double plain_seconds_ = 0, round_seconds_ = 0;
