@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <ctime>
 
 #include "generation/stop_matcher.h"
 #include "generation/utf8_stream.h"
@@ -11,6 +12,13 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 double Seconds(Clock::time_point a, Clock::time_point b) { return std::chrono::duration<double>(b - a).count(); }
+// Process CPU time: the auto-MTP probe compares work done, which other processes' load on a shared
+// machine does not distort the way it distorts wall-clock time.
+double CpuSeconds() {
+  timespec ts{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + 1e-9 * static_cast<double>(ts.tv_nsec);
+}
 
 // Bytes -> complete UTF-8 -> stop-string filter -> reasoning split -> callback.
 class TextPipeline {
@@ -74,7 +82,7 @@ Status ValidateRequest(const CausalLm& lm, const GenerateRequest& r, int64_t cap
   return absl::OkStatus();
 }
 
-// MtpMode::kAuto: times a few plain steps, then a few speculative rounds (the first of each
+// MtpMode::kAuto: times (CPU time) a few plain steps, then a few speculative rounds (the first of each
 // skipped: it pays one-off costs), and switches drafting off if it emitted tokens more slowly.
 class AutoSwitch {
  public:
@@ -170,18 +178,18 @@ StatusOr<GenerateOutput> Generate(const CausalLm& lm, const Tokenizer& tokenizer
     }
     const int64_t left = limit - static_cast<int64_t>(out.tokens.size());
     const int k = static_cast<int>(std::min<int64_t>(r.draft_tokens, left - 1));
-    const auto step_start = Clock::now();
+    const double step_start = CpuSeconds();
     const size_t emitted = out.tokens.size();
     if (drafting && k > 0 && !autoswitch.ProbingPlain()) {
       DS_ASSIGN_OR_RETURN(go, decoder.Round(k, sink));
       out.mtp_used = true;
-      if (autoswitch.Round(Seconds(step_start, Clock::now()), out.tokens.size() - emitted)) {
+      if (autoswitch.Round(CpuSeconds() - step_start, out.tokens.size() - emitted)) {
         drafting = false;
         out.mtp_auto_disabled = true;
       }
     } else if (drafting) {
       DS_ASSIGN_OR_RETURN(go, decoder.PlainStep(sink));
-      autoswitch.Plain(Seconds(step_start, Clock::now()));
+      autoswitch.Plain(CpuSeconds() - step_start);
     } else {
       const int32_t last = history.back();
       DS_RETURN_IF_ERROR(lm.Forward(*seq, std::span<const int32_t>(&last, 1), false, logits));
