@@ -32,12 +32,23 @@ struct SamplingOptions {
   uint64_t seed = 0;                 // same seed + same inputs = same output
 };
 
+// Speculative decoding with DeepSeek-V3/R1's multi-token-prediction (MTP) module: it drafts
+// tokens that the model verifies in one batched step. The output is unchanged (identical greedy
+// text; the same distribution when sampling); only the speed differs.
+enum class MtpMode {
+  kAuto = 0,  // draft when the model has MTP weights loaded and drafting measures faster
+  kOn = 1,    // always draft; an error when the model has no MTP weights loaded
+  kOff = 2,   // never draft
+};
+
 struct GenerateOptions {
   SamplingOptions sampling;
   int64_t max_tokens = 512;              // generated tokens at most; > 0
   std::vector<std::string> stop;         // stop strings, excluded from the output
   bool split_reasoning = true;           // deliver <think>...</think> text as Channel::kReasoning
   const std::atomic<bool>* cancel = nullptr;  // set to true from any thread to stop early
+  MtpMode mtp = MtpMode::kAuto;          // speculative decoding with the MTP module
+  int32_t draft_tokens = 3;              // tokens drafted per step when drafting; in [0, 16]
 };
 
 struct GenerateResult {
@@ -48,6 +59,14 @@ struct GenerateResult {
   int64_t completion_tokens = 0;
   double prefill_tokens_per_second = 0;
   double decode_tokens_per_second = 0;
+  // Speculative decoding (MTP). All zero / empty when no drafting happened.
+  bool mtp_used = false;                       // at least one drafting step ran
+  int64_t drafted_tokens = 0;                  // tokens the MTP module proposed
+  int64_t accepted_tokens = 0;                 // of those, accepted by the model
+  double acceptance_rate = 0;                  // accepted_tokens / drafted_tokens
+  // [j]: fraction of drafting steps in which draft j (0 = first) was accepted, which needs every
+  // earlier draft of that step accepted too.
+  std::vector<double> acceptance_by_position;
 };
 
 // Receives each streamed piece (always complete UTF-8) and its channel; return false to cancel.

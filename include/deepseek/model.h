@@ -24,6 +24,9 @@ struct ModelOptions {
   // Upper bound on the memory one sequence (KV cache) may take; 0 = no limit. Exceeding it is an
   // error at sequence creation, never an out-of-memory kill.
   int64_t memory_limit_bytes = 0;
+  // Load DeepSeek-V3/R1's multi-token-prediction module when the checkpoint has one (used for
+  // speculative decoding, see GenerateOptions::mtp). false saves its memory.
+  bool load_mtp = true;
   // Called during loading with the fraction done (0..1) and a short stage name. May be empty.
   std::function<void(double fraction, const std::string& stage)> progress;
 };
@@ -41,6 +44,7 @@ struct ModelInfo {
   int64_t active_params = 0;  // parameters read per token (shared weights + top-k experts)
   std::map<std::string, int64_t> params_by_dtype;  // stored dtype name -> parameter count
   int64_t kv_cache_bytes_per_token = 0;
+  int64_t mtp_modules = 0;    // multi-token-prediction modules loaded (0: none)
 };
 
 class Model {

@@ -45,6 +45,9 @@ Result<GenerateResult> Run(const Model& model, const Tokenizer& tokenizer, const
   req.split_reasoning = options.split_reasoning;
   req.prompt_opens_thinking = options.split_reasoning && ds::PromptOpensThinking(prompt);
   req.cancel = options.cancel;
+  req.mtp = options.mtp == MtpMode::kOn ? ds::MtpMode::kOn
+                                        : (options.mtp == MtpMode::kOff ? ds::MtpMode::kOff : ds::MtpMode::kAuto);
+  req.draft_tokens = options.draft_tokens;
   ds::PieceCallback cb;
   if (on_piece) {
     cb = [&](ds::TextChannel ch, std::string_view text) {
@@ -62,6 +65,14 @@ Result<GenerateResult> Run(const Model& model, const Tokenizer& tokenizer, const
     r.completion_tokens = static_cast<int64_t>(out->tokens.size());
     if (out->prefill_seconds > 0) r.prefill_tokens_per_second = out->prompt_tokens / out->prefill_seconds;
     if (out->decode_seconds > 0) r.decode_tokens_per_second = r.completion_tokens / out->decode_seconds;
+    const ds::SpeculativeStats& spec = out->speculative;
+    r.mtp_used = out->mtp_used;
+    r.drafted_tokens = spec.drafted;
+    r.accepted_tokens = spec.accepted;
+    r.acceptance_rate = spec.AcceptanceRate();
+    for (size_t j = 0; j < spec.drafted_at.size(); ++j) {
+      r.acceptance_by_position.push_back(spec.drafted_at[j] > 0 ? static_cast<double>(spec.accepted_at[j]) / spec.drafted_at[j] : 0.0);
+    }
     return r;
   } catch (const std::bad_alloc&) {
     return Status(StatusCode::kOutOfMemory, "out of memory during generation");

@@ -17,6 +17,7 @@ Result<std::unique_ptr<Model>> Model::Load(const std::string& path, const ModelO
   o.max_context = options.max_context;
   o.kv_cache_dtype = options.kv_cache_bf16 ? ds::KvCacheDType::kBF16 : ds::KvCacheDType::kF32;
   o.memory_limit_bytes = options.memory_limit_bytes;
+  o.load_mtp = options.load_mtp;
   o.progress = options.progress;
   try {
     auto lm = ds::LoadCausalLm(path, o);
@@ -27,6 +28,7 @@ Result<std::unique_ptr<Model>> Model::Load(const std::string& path, const ModelO
     const ds::ModelStats& s = impl->lm->stats();
     impl->info = ModelInfo{path, c.model_type, s.architecture, c.vocab_size, c.hidden_size, c.num_hidden_layers,
                            s.max_context, s.total_params, s.active_params, s.params_by_dtype, s.kv_bytes_per_token};
+    impl->info.mtp_modules = s.mtp_layers_loaded;
     return std::unique_ptr<Model>(new Model(std::move(impl)));
   } catch (const std::bad_alloc&) {
     return Status(StatusCode::kOutOfMemory, path + ": out of memory while loading");

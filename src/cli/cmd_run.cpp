@@ -17,6 +17,7 @@ constexpr char kRunUsage[] =
     "usage: deepseek run [--model DIR] --prompt TEXT [--chat] [--system TEXT] [--max-tokens N]\n"
     "                    [--temperature T] [--top-p P] [--top-k K] [--min-p P] [--seed S]\n"
     "                    [--stop TEXT] [--show-reasoning] [--tokenizer PATH] [--threads N] [--ctx N]\n"
+    "                    [--mtp auto|on|off] [--draft N]\n"
     "       deepseek chat [--model DIR] [same sampling options]\n"
     "Without --model, the bundled demo model is used ($DEEPSEEK_MODEL, else models/deepseek-demo\n"
     "from the install's share/deepseek or the source tree).\n";
@@ -32,7 +33,7 @@ struct Loaded {
 std::set<std::string> KnownOptions() {
   auto k = ModelOptionNames();
   k.insert({"model", "prompt", "chat", "system", "max-tokens", "temperature", "top-p", "top-k", "min-p", "seed",
-            "stop", "show-reasoning", "tokenizer", "help", "repetition-penalty"});
+            "stop", "show-reasoning", "tokenizer", "help", "repetition-penalty", "mtp", "draft"});
   return k;
 }
 
@@ -46,6 +47,9 @@ deepseek::GenerateOptions GenerateOptionsFromArgs(CliArgs& a) {
   g.sampling.repetition_penalty = static_cast<float>(a.GetDouble("repetition-penalty", 1.0));
   g.sampling.seed = static_cast<uint64_t>(a.GetInt("seed", 0));
   if (auto s = a.Get("stop")) g.stop.push_back(*s);
+  const std::string mtp = a.GetOr("mtp", "auto");
+  g.mtp = mtp == "on" ? deepseek::MtpMode::kOn : (mtp == "off" ? deepseek::MtpMode::kOff : deepseek::MtpMode::kAuto);
+  g.draft_tokens = static_cast<int32_t>(a.GetInt("draft", g.draft_tokens));
   g.cancel = &g_cancel;
   return g;
 }
@@ -68,7 +72,9 @@ std::string ModelDir(const char* cmd, CliArgs& a) {
 bool LoadAll(const char* cmd, CliArgs& a, Loaded& out) {
   const std::string dir = ModelDir(cmd, a);
   if (dir.empty()) return false;
-  auto model = deepseek::Model::Load(dir, ModelOptionsFromArgs(a));
+  deepseek::ModelOptions options = ModelOptionsFromArgs(a);
+  options.load_mtp = a.GetOr("mtp", "auto") != "off";  // --mtp off: not even loaded
+  auto model = deepseek::Model::Load(dir, options);
   if (!model.ok()) return Fail(cmd, model.status().message()), false;
   auto tok = deepseek::Tokenizer::Load(a.GetOr("tokenizer", dir));
   if (!tok.ok()) return Fail(cmd, tok.status().message()), false;
@@ -93,6 +99,26 @@ void PrintStats(const deepseek::GenerateResult& r) {
                static_cast<long long>(r.prompt_tokens), r.prefill_tokens_per_second,
                static_cast<long long>(r.completion_tokens), r.decode_tokens_per_second,
                kFinish[static_cast<int>(r.finish_reason)]);
+  if (r.mtp_used) {
+    std::string by_position;
+    for (double v : r.acceptance_by_position) {
+      char buf[16];
+      std::snprintf(buf, sizeof buf, " %.0f%%", v * 100);
+      by_position += buf;
+    }
+    std::fprintf(stderr, "[MTP: %lld/%lld drafts accepted (%.1f%%); acceptance by draft position:%s]\n",
+                 static_cast<long long>(r.accepted_tokens), static_cast<long long>(r.drafted_tokens),
+                 100.0 * r.acceptance_rate, by_position.c_str());
+  }
+}
+
+// --mtp must be auto, on or off; --draft in [0, 16].
+std::string ValidateMtpArgs(CliArgs& a) {
+  const std::string mtp = a.GetOr("mtp", "auto");
+  if (mtp != "auto" && mtp != "on" && mtp != "off") return "--mtp must be auto, on or off, got '" + mtp + "'";
+  const int64_t draft = a.GetInt("draft", 3);
+  if (draft < 0 || draft > 16) return "--draft must be in [0, 16], got " + std::to_string(draft);
+  return "";
 }
 
 std::string Message(const std::string& role, const std::string& content) {
@@ -106,6 +132,7 @@ int RunRun(int argc, char** argv) {
   if (a.Flag("help")) return std::fputs(kRunUsage, stdout), 0;
   std::string err = a.Validate(KnownOptions());
   if (err.empty() && !a.Get("prompt")) err = "--prompt is required";
+  if (err.empty()) err = ValidateMtpArgs(a);
   deepseek::GenerateOptions g = GenerateOptionsFromArgs(a);
   if (err.empty()) err = a.Validate(KnownOptions());
   if (!err.empty()) return Fail("run", err + "\n" + kRunUsage, 2);
@@ -131,6 +158,7 @@ int RunChat(int argc, char** argv) {
   if (a.Flag("help")) return std::fputs(kRunUsage, stdout), 0;
   deepseek::GenerateOptions g = GenerateOptionsFromArgs(a);
   std::string err = a.Validate(KnownOptions());
+  if (err.empty()) err = ValidateMtpArgs(a);
   if (!err.empty()) return Fail("chat", err + "\n" + kRunUsage, 2);
   Loaded l;
   if (!LoadAll("chat", a, l)) return 1;

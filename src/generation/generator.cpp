@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <ctime>
 
 #include "generation/stop_matcher.h"
 #include "generation/utf8_stream.h"
@@ -11,6 +12,13 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 double Seconds(Clock::time_point a, Clock::time_point b) { return std::chrono::duration<double>(b - a).count(); }
+// Process CPU time: the auto-MTP probe compares work done, which other processes' load on a shared
+// machine does not distort the way it distorts wall-clock time.
+double CpuSeconds() {
+  timespec ts{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + 1e-9 * static_cast<double>(ts.tv_nsec);
+}
 
 // Bytes -> complete UTF-8 -> stop-string filter -> reasoning split -> callback.
 class TextPipeline {
@@ -68,8 +76,39 @@ Status ValidateRequest(const CausalLm& lm, const GenerateRequest& r, int64_t cap
   for (const auto& s : r.stop) {
     if (s.empty()) return absl::InvalidArgumentError("stop strings must not be empty");
   }
+  if (r.draft_tokens < 0 || r.draft_tokens > 16) {
+    return absl::InvalidArgumentError(StrCat("draft_tokens must be in [0, 16], got ", r.draft_tokens));
+  }
   return absl::OkStatus();
 }
+
+// MtpMode::kAuto: times (CPU time) a few plain steps, then a few speculative rounds (the first of each
+// skipped: it pays one-off costs), and switches drafting off if it emitted tokens more slowly.
+class AutoSwitch {
+ public:
+  explicit AutoSwitch(bool active) : active_(active) {}
+  bool ProbingPlain() const { return active_ && plain_steps_ < kPlainSteps; }
+  void Plain(double seconds) {
+    if (active_ && plain_steps_++ > 0) plain_seconds_ += seconds, ++plain_tokens_;
+  }
+  // Returns true when drafting should be switched off.
+  bool Round(double seconds, size_t tokens) {
+    if (!active_ || rounds_++ == 0) return false;
+    round_seconds_ += seconds;
+    round_tokens_ += static_cast<int64_t>(tokens);
+    if (rounds_ <= kRounds) return false;
+    active_ = false;
+    if (plain_tokens_ == 0 || round_tokens_ == 0) return false;
+    return round_seconds_ / round_tokens_ > plain_seconds_ / plain_tokens_;
+  }
+
+ private:
+  static constexpr int kPlainSteps = 8, kRounds = 8;  // fewer were too noisy on a loaded machine
+  bool active_;
+  int plain_steps_ = 0, rounds_ = 0;
+  double plain_seconds_ = 0, round_seconds_ = 0;
+  int64_t plain_tokens_ = 0, round_tokens_ = 0;
+};
 
 }  // namespace
 
@@ -77,41 +116,86 @@ StatusOr<GenerateOutput> Generate(const CausalLm& lm, const Tokenizer& tokenizer
                                   const PieceCallback& callback) {
   DS_ASSIGN_OR_RETURN(auto seq, lm.NewSequence());
   DS_RETURN_IF_ERROR(ValidateRequest(lm, r, seq->capacity()));
+  const bool has_mtp = lm.mtp_modules() > 0;
+  if (r.mtp == MtpMode::kOn && !has_mtp) {
+    return absl::FailedPreconditionError(StrCat(
+        "MTP drafting was requested but the model has no multi-token-prediction module loaded (config ",
+        lm.config().source, " has num_nextn_predict_layers = ", lm.config().num_nextn_predict_layers, ")"));
+  }
+  bool drafting = has_mtp && r.mtp != MtpMode::kOff && r.draft_tokens > 0;
   GenerateOutput out;
   out.prompt_tokens = static_cast<int64_t>(r.prompt.size());
   Sampler sampler(r.sampling);
   TextPipeline text(r, callback, out);
   std::vector<int32_t> history = r.prompt;
-  std::vector<float> logits;
+  std::vector<float> logits, hidden;
   auto t0 = Clock::now();
-  DS_RETURN_IF_ERROR(lm.Forward(*seq, r.prompt, false, logits));
+  if (drafting) {
+    DS_RETURN_IF_ERROR(lm.ForwardHidden(*seq, r.prompt, false, logits, hidden));
+  } else {
+    DS_RETURN_IF_ERROR(lm.Forward(*seq, r.prompt, false, logits));
+  }
   auto t1 = Clock::now();
   out.prefill_seconds = Seconds(t0, t1);
   const int64_t room = seq->capacity() - seq->length();
   const int64_t limit = std::min(r.max_tokens, room);
   out.finish = FinishReason::kLength;
-  while (true) {
-    if (r.cancel != nullptr && r.cancel->load()) {
-      out.finish = FinishReason::kCancelled;
-      break;
-    }
-    const int32_t next = sampler.Sample(logits, history, r.prompt.size());
+  // Every emitted token passes here; false ends generation.
+  const TokenSink sink = [&](int32_t next) {
     if (std::find(r.eos_ids.begin(), r.eos_ids.end(), next) != r.eos_ids.end()) {
       out.finish = FinishReason::kStop;
-      break;
+      return false;
     }
     out.tokens.push_back(next);
-    history.push_back(next);
     if (!text.Push(tokenizer.TokenBytes(next))) {
       out.finish = FinishReason::kCancelled;
-      break;
+      return false;
     }
     if (text.stopped()) {
       out.finish = FinishReason::kStop;
+      return false;
+    }
+    return static_cast<int64_t>(out.tokens.size()) < limit;
+  };
+  auto cancelled = [&] { return r.cancel != nullptr && r.cancel->load(); };
+  MtpDrafter drafter(lm, *seq);
+  SpeculativeDecoder decoder(lm, *seq, drafter, sampler, history, r.prompt.size(), out.speculative);
+  AutoSwitch autoswitch(drafting && r.mtp == MtpMode::kAuto);
+  bool go = !cancelled();
+  if (!go) out.finish = FinishReason::kCancelled;
+  if (go) {
+    history.push_back(sampler.Sample(logits, history, r.prompt.size()));
+    go = sink(history.back());
+    if (go && drafting) {
+      // The MTP module at prompt position i sees the main model's state there and token i + 1.
+      DS_RETURN_IF_ERROR(drafter.Observe(hidden, std::span<const int32_t>(history).subspan(1)));
+    }
+  }
+  while (go) {
+    if (cancelled()) {
+      out.finish = FinishReason::kCancelled;
       break;
     }
-    if (static_cast<int64_t>(out.tokens.size()) >= limit) break;
-    DS_RETURN_IF_ERROR(lm.Forward(*seq, std::span<const int32_t>(&next, 1), false, logits));
+    const int64_t left = limit - static_cast<int64_t>(out.tokens.size());
+    const int k = static_cast<int>(std::min<int64_t>(r.draft_tokens, left - 1));
+    const double step_start = CpuSeconds();
+    const size_t emitted = out.tokens.size();
+    if (drafting && k > 0 && !autoswitch.ProbingPlain()) {
+      DS_ASSIGN_OR_RETURN(go, decoder.Round(k, sink));
+      out.mtp_used = true;
+      if (autoswitch.Round(CpuSeconds() - step_start, out.tokens.size() - emitted)) {
+        drafting = false;
+        out.mtp_auto_disabled = true;
+      }
+    } else if (drafting) {
+      DS_ASSIGN_OR_RETURN(go, decoder.PlainStep(sink));
+      autoswitch.Plain(CpuSeconds() - step_start);
+    } else {
+      const int32_t last = history.back();
+      DS_RETURN_IF_ERROR(lm.Forward(*seq, std::span<const int32_t>(&last, 1), false, logits));
+      history.push_back(sampler.Sample(logits, history, r.prompt.size()));
+      go = sink(history.back());
+    }
   }
   if (!text.Finish() && out.finish != FinishReason::kStop) out.finish = FinishReason::kCancelled;
   out.decode_seconds = Seconds(t1, Clock::now());

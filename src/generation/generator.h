@@ -9,6 +9,7 @@
 
 #include "generation/reasoning_splitter.h"
 #include "generation/sampler.h"
+#include "generation/speculative.h"
 #include "models/causal_lm.h"
 #include "tokenizer/tokenizer.h"
 
@@ -25,6 +26,10 @@ struct GenerateRequest {
   bool split_reasoning = true;         // route <think>...</think> text to the reasoning channel
   bool prompt_opens_thinking = false;  // the prompt ended inside an open <think>
   const std::atomic<bool>* cancel = nullptr;  // set from any thread to stop early
+  // Speculative decoding with the model's MTP module (generation/speculative.h). auto: on when the
+  // model has one loaded and it measures faster than plain decoding; on: an error without one.
+  MtpMode mtp = MtpMode::kAuto;
+  int32_t draft_tokens = 3;            // drafts per round, in [0, 16]; 0 = no drafting
 };
 
 struct GenerateOutput {
@@ -33,6 +38,9 @@ struct GenerateOutput {
   FinishReason finish = FinishReason::kLength;
   int64_t prompt_tokens = 0;
   double prefill_seconds = 0, decode_seconds = 0;
+  bool mtp_used = false;             // at least one speculative round ran
+  bool mtp_auto_disabled = false;    // auto mode measured drafting slower and switched it off
+  SpeculativeStats speculative;
 };
 
 // Receives each streamed piece; return false to cancel.

@@ -35,6 +35,7 @@ struct ModelStats {
   std::map<std::string, int64_t> params_by_dtype;
   int64_t kv_bytes_per_token = 0;  // all layers
   int64_t mtp_layers_loaded = 0;
+  int64_t mtp_params = 0;          // parameters the loaded MTP modules add
   int64_t max_context = 0;         // positions per sequence in this load
 };
 
@@ -46,6 +47,17 @@ class SequenceState {
   virtual int64_t capacity() const = 0;
   // Forget positions >= n (used to roll back rejected speculative tokens, or to reset).
   virtual void Truncate(int64_t n) = 0;
+
+  // Positions held by the multi-token-prediction modules' own KV cache (0 without MTP).
+  virtual int64_t mtp_length() const { return 0; }
+  // Forget MTP cache positions >= n (drafted positions that were not accepted).
+  virtual void TruncateMtp(int64_t n) { (void)n; }
+  // Test hook: the cached latent followed by the RoPE key (as f32) of `layer` at `position`;
+  // layers num_hidden_layers.. are the MTP modules. Empty when out of range.
+  virtual std::vector<float> CacheRow(int64_t layer, int64_t position) const {
+    (void)layer, (void)position;
+    return {};
+  }
 };
 
 class CausalLm {
@@ -61,6 +73,27 @@ class CausalLm {
   // ([n, vocab]) when `all_logits`, otherwise only for the last one ([vocab]).
   virtual Status Forward(SequenceState& state, std::span<const int32_t> tokens, bool all_logits,
                          std::vector<float>& logits) const = 0;
+
+  // Multi-token prediction (DeepSeek-V3 MTP; see models/mtp.h). Modules loaded; 0 when the
+  // checkpoint has none or ModelLoadOptions::load_mtp was false.
+  virtual int64_t mtp_modules() const { return 0; }
+  // Forward that also writes every token's final hidden state (after the final norm: what the
+  // output head sees) to `hidden` ([n, hidden_size]); the input MTP drafts from.
+  virtual Status ForwardHidden(SequenceState& state, std::span<const int32_t> tokens, bool all_logits,
+                               std::vector<float>& logits, std::vector<float>& hidden) const {
+    (void)state, (void)tokens, (void)all_logits, (void)logits, (void)hidden;
+    return absl::UnimplementedError("this model does not expose hidden states");
+  }
+  // Runs MTP module `module` on positions [state.mtp_length(), +n): hidden[n, hidden_size] holds
+  // the hidden state at each position (the main model's, or a module's output when chaining) and
+  // next_tokens[n] the token that follows it. Writes every row's output hidden state to
+  // `out_hidden` ([n, hidden_size]) and the last row's draft logits to `logits` ([vocab]).
+  virtual Status MtpForward(SequenceState& state, int64_t module, std::span<const float> hidden,
+                            std::span<const int32_t> next_tokens, std::vector<float>& logits,
+                            std::vector<float>& out_hidden) const {
+    (void)state, (void)module, (void)hidden, (void)next_tokens, (void)logits, (void)out_hidden;
+    return absl::UnimplementedError("this model has no multi-token-prediction module");
+  }
 };
 
 }  // namespace ds

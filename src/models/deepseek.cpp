@@ -5,31 +5,45 @@
 #include <tuple>
 
 #include "common/logging.h"
-#include "models/mla_attention.h"
+#include "models/decoder_layer.h"
+#include "models/mtp.h"
 
 namespace ds {
 namespace {
 
-struct DecoderLayer {
-  RmsNormLayer input_norm, post_attention_norm;
-  MlaAttention attention;
-  std::optional<GatedMlp> mlp;  // dense layers
-  std::optional<MoeLayer> moe;  // MoE layers
-};
+using DecoderLayer = DeepseekDecoderLayer;
 
 class DeepseekSequence : public SequenceState {
  public:
-  DeepseekSequence(const ModelConfig& c, int64_t capacity, KvCacheDType dtype, int threads, ComputePrecision p)
-      : cache(c.num_hidden_layers, capacity, c.kv_lora_rank, c.qk_rope_head_dim, dtype), ctx(threads, p) {}
+  DeepseekSequence(const ModelConfig& c, int64_t capacity, int64_t mtp_modules, KvCacheDType dtype, int threads,
+                   ComputePrecision p)
+      : cache(c.num_hidden_layers, capacity, c.kv_lora_rank, c.qk_rope_head_dim, dtype),
+        mtp_cache(mtp_modules, mtp_modules > 0 ? capacity : 0, c.kv_lora_rank, c.qk_rope_head_dim, dtype),
+        main_layers(c.num_hidden_layers), ctx(threads, p) {}
   int64_t length() const override { return length_; }
   int64_t capacity() const override { return cache.capacity(); }
   void Truncate(int64_t n) override { length_ = std::min(length_, std::max<int64_t>(n, 0)); }
+  int64_t mtp_length() const override { return mtp_length_; }
+  void TruncateMtp(int64_t n) override { mtp_length_ = std::min(mtp_length_, std::max<int64_t>(n, 0)); }
+  std::vector<float> CacheRow(int64_t layer, int64_t position) const override;
 
   MlaKvCache cache;
+  MlaKvCache mtp_cache;  // one layer per MTP module, its own positions
+  int64_t main_layers;
   KernelContext ctx;
   Workspace ws;
-  int64_t length_ = 0;
+  std::vector<float> mtp_hidden;  // chaining scratch
+  int64_t length_ = 0, mtp_length_ = 0;
 };
+
+std::vector<float> DeepseekSequence::CacheRow(int64_t layer, int64_t position) const {
+  const bool mtp = layer >= main_layers;
+  const int64_t len = mtp ? mtp_length_ : length_;
+  const MlaKvCache& c = mtp ? mtp_cache : cache;
+  const int64_t l = mtp ? layer - main_layers : layer;
+  if (layer < 0 || position < 0 || position >= len || l >= c.layers()) return {};
+  return c.RowF32(l, position);
+}
 
 class DeepseekModel : public CausalLm {
  public:
@@ -37,23 +51,40 @@ class DeepseekModel : public CausalLm {
   const ModelStats& stats() const override { return stats_; }
 
   StatusOr<std::unique_ptr<SequenceState>> NewSequence() const override {
-    const int64_t bytes = stats_.kv_bytes_per_token * capacity_;
+    const int64_t bytes = (stats_.kv_bytes_per_token + mtp_kv_bytes_per_token()) * capacity_;
     if (options_.memory_limit_bytes > 0 && bytes > options_.memory_limit_bytes) {
       return absl::ResourceExhaustedError(StrCat("KV cache for ", capacity_, " positions needs ", bytes,
                                                  " bytes, over the memory limit of ", options_.memory_limit_bytes));
     }
     return std::unique_ptr<SequenceState>(std::make_unique<DeepseekSequence>(
-        config_, capacity_, options_.kv_cache_dtype, options_.threads, options_.precision));
+        config_, capacity_, mtp_modules(), options_.kv_cache_dtype, options_.threads, options_.precision));
   }
 
   Status Forward(SequenceState& state, std::span<const int32_t> tokens, bool all_logits,
-                 std::vector<float>& logits) const override;
+                 std::vector<float>& logits) const override {
+    return Run(state, tokens, all_logits, logits, nullptr);
+  }
+  Status ForwardHidden(SequenceState& state, std::span<const int32_t> tokens, bool all_logits,
+                       std::vector<float>& logits, std::vector<float>& hidden) const override {
+    return Run(state, tokens, all_logits, logits, &hidden);
+  }
+  int64_t mtp_modules() const override { return static_cast<int64_t>(mtp_.size()); }
+  int64_t mtp_kv_bytes_per_token() const {
+    return MlaKvCache::BytesPerToken(mtp_modules(), config_.kv_lora_rank, config_.qk_rope_head_dim,
+                                     options_.kv_cache_dtype);
+  }
+  Status MtpForward(SequenceState& state, int64_t module, std::span<const float> hidden,
+                    std::span<const int32_t> next_tokens, std::vector<float>& logits,
+                    std::vector<float>& out_hidden) const override;
 
   Status Load(const ModelConfig& c, std::unique_ptr<TensorSource> store, const ModelLoadOptions& o);
 
  private:
   Status LoadLayer(WeightLoader& loader, int64_t i);
   void ComputeStats(const WeightLoader& loader);
+  // Forward over `tokens`; `hidden`, when given, receives every row's normalized final state.
+  Status Run(SequenceState& state, std::span<const int32_t> tokens, bool all_logits, std::vector<float>& logits,
+             std::vector<float>* hidden) const;
 
   ModelConfig config_;
   ModelLoadOptions options_;
@@ -62,26 +93,15 @@ class DeepseekModel : public CausalLm {
   std::vector<DecoderLayer> layers_;
   RmsNormLayer final_norm_;
   Linear lm_head_;
+  std::vector<MtpModule> mtp_;
   RopeTables rope_;
   int64_t capacity_ = 0;
   ModelStats stats_;
 };
 
 Status DeepseekModel::LoadLayer(WeightLoader& loader, int64_t i) {
-  const ModelConfig& c = config_;
-  const std::string p = StrCat("model.layers.", i);
-  DecoderLayer l;
-  DS_ASSIGN_OR_RETURN(l.input_norm, RmsNormLayer::Load(loader, p + ".input_layernorm.weight", c.hidden_size, c.rms_norm_eps));
-  DS_ASSIGN_OR_RETURN(l.post_attention_norm,
-                      RmsNormLayer::Load(loader, p + ".post_attention_layernorm.weight", c.hidden_size, c.rms_norm_eps));
-  DS_ASSIGN_OR_RETURN(l.attention, MlaAttention::Load(loader, p + ".self_attn", c, rope_.attention_scale));
-  if (c.IsMoeLayer(i)) {
-    DS_ASSIGN_OR_RETURN(MoeLayer moe, MoeLayer::Load(loader, p + ".mlp", c));
-    l.moe = std::move(moe);
-  } else {
-    DS_ASSIGN_OR_RETURN(GatedMlp mlp, GatedMlp::Load(loader, p + ".mlp", c.hidden_size, c.intermediate_size));
-    l.mlp = std::move(mlp);
-  }
+  DS_ASSIGN_OR_RETURN(DecoderLayer l, DecoderLayer::Load(loader, StrCat("model.layers.", i), config_,
+                                                         config_.IsMoeLayer(i), rope_.attention_scale));
   layers_.push_back(std::move(l));
   return absl::OkStatus();
 }
@@ -113,6 +133,8 @@ void DeepseekModel::ComputeStats(const WeightLoader& loader) {
   stats_.max_context = capacity_;
   stats_.kv_bytes_per_token =
       MlaKvCache::BytesPerToken(c.num_hidden_layers, c.kv_lora_rank, c.qk_rope_head_dim, options_.kv_cache_dtype);
+  stats_.mtp_layers_loaded = mtp_modules();
+  for (const MtpModule& m : mtp_) stats_.mtp_params += m.params();
 }
 
 Status DeepseekModel::Load(const ModelConfig& c, std::unique_ptr<TensorSource> store, const ModelLoadOptions& o) {
@@ -130,16 +152,22 @@ Status DeepseekModel::Load(const ModelConfig& c, std::unique_ptr<TensorSource> s
   DS_ASSIGN_OR_RETURN(final_norm_, RmsNormLayer::Load(loader, "model.norm.weight", c.hidden_size, c.rms_norm_eps));
   const std::string head = c.tie_word_embeddings && !loader.Has("lm_head.weight") ? "model.embed_tokens" : "lm_head";
   DS_ASSIGN_OR_RETURN(lm_head_, Linear::Load(loader, head, c.vocab_size, c.hidden_size));
-  if (c.num_nextn_predict_layers > 0) {
+  if (c.num_nextn_predict_layers > 0 && o.load_mtp) {
+    for (int64_t k = 0; k < c.num_nextn_predict_layers; ++k) {
+      DS_ASSIGN_OR_RETURN(MtpModule m, MtpModule::Load(loader, c, c.num_hidden_layers + k, embed_, lm_head_,
+                                                       rope_.attention_scale));
+      mtp_.push_back(std::move(m));
+    }
+  } else if (c.num_nextn_predict_layers > 0) {
     LogInfo(c.source, ": skipping ", c.num_nextn_predict_layers,
-            " multi-token-prediction layer(s) (model.layers.", c.num_hidden_layers, ".*); not used for decoding");
+            " multi-token-prediction layer(s) (model.layers.", c.num_hidden_layers, ".*); not loaded");
   }
   ComputeStats(loader);
   return absl::OkStatus();
 }
 
-Status DeepseekModel::Forward(SequenceState& base, std::span<const int32_t> tokens, bool all_logits,
-                              std::vector<float>& logits) const {
+Status DeepseekModel::Run(SequenceState& base, std::span<const int32_t> tokens, bool all_logits,
+                          std::vector<float>& logits, std::vector<float>* hidden) const {
   auto& st = static_cast<DeepseekSequence&>(base);
   const int64_t m = static_cast<int64_t>(tokens.size()), d = config_.hidden_size, start = st.length_;
   if (m == 0) return absl::InvalidArgumentError("forward: no tokens given");
@@ -156,24 +184,44 @@ Status DeepseekModel::Forward(SequenceState& base, std::span<const int32_t> toke
   float* y = ws.Get(32, m * d);
   DS_RETURN_IF_ERROR(RunEmbedding({&embed_, tokens, h}, ctx));
   for (size_t i = 0; i < layers_.size(); ++i) {
-    const DecoderLayer& l = layers_[i];
-    DS_RETURN_IF_ERROR(l.input_norm.Apply(h, m, d, x, d, ctx));
-    DS_RETURN_IF_ERROR(l.attention.Forward(x, m, positions, rope_, st.cache, i, y, ctx, ws));
-    DS_RETURN_IF_ERROR(RunF32<AddOp>({h, y, h, m * d}, ctx));
-    DS_RETURN_IF_ERROR(l.post_attention_norm.Apply(h, m, d, x, d, ctx));
-    if (l.mlp) {
-      DS_RETURN_IF_ERROR(l.mlp->Forward(x, m, h, true, ctx, ws));
-    } else {
-      DS_RETURN_IF_ERROR(l.moe->Forward(x, m, d, y, ctx, ws));
-      DS_RETURN_IF_ERROR(RunF32<AddOp>({h, y, h, m * d}, ctx));
-    }
+    DS_RETURN_IF_ERROR(layers_[i].Forward(h, x, y, m, positions, rope_, st.cache, static_cast<int64_t>(i), ctx, ws));
   }
+  // The final norm of a row does not depend on the others, so normalizing every row (when the
+  // hidden states are wanted) leaves the last rows' values unchanged.
   const int64_t rows = all_logits ? m : 1;
-  const float* last = h + (m - rows) * d;
-  DS_RETURN_IF_ERROR(final_norm_.Apply(last, rows, d, x, d, ctx));
+  const int64_t normed = hidden != nullptr ? m : rows;
+  DS_RETURN_IF_ERROR(final_norm_.Apply(h + (m - normed) * d, normed, d, x, d, ctx));
+  if (hidden != nullptr) hidden->assign(x, x + m * d);
   logits.resize(rows * config_.vocab_size);
-  DS_RETURN_IF_ERROR(lm_head_.Apply(x, rows, d, logits.data(), config_.vocab_size, ctx));
+  DS_RETURN_IF_ERROR(lm_head_.Apply(x + (normed - rows) * d, rows, d, logits.data(), config_.vocab_size, ctx));
   st.length_ = start + m;
+  return absl::OkStatus();
+}
+
+Status DeepseekModel::MtpForward(SequenceState& base, int64_t module, std::span<const float> hidden,
+                                 std::span<const int32_t> next_tokens, std::vector<float>& logits,
+                                 std::vector<float>& out_hidden) const {
+  auto& st = static_cast<DeepseekSequence&>(base);
+  const int64_t m = static_cast<int64_t>(next_tokens.size()), d = config_.hidden_size, start = st.mtp_length_;
+  if (module < 0 || module >= mtp_modules()) {
+    return absl::InvalidArgumentError(StrCat("MTP module ", module, " requested; ", mtp_modules(), " loaded"));
+  }
+  if (m == 0 || static_cast<int64_t>(hidden.size()) != m * d) {
+    return absl::InvalidArgumentError(StrCat("MTP forward: ", m, " tokens need ", m * d, " hidden values, got ",
+                                             hidden.size()));
+  }
+  if (start + m > capacity_) {
+    return absl::OutOfRangeError(StrCat("MTP positions up to ", start + m, " exceed the context of ", capacity_));
+  }
+  for (int32_t t : next_tokens) {
+    if (t < 0 || t >= config_.vocab_size) return absl::InvalidArgumentError(StrCat("MTP forward: token id ", t, " out of range"));
+  }
+  std::vector<int32_t> positions(m);
+  for (int64_t i = 0; i < m; ++i) positions[i] = static_cast<int32_t>(start + i);
+  out_hidden.resize(m * d);
+  DS_RETURN_IF_ERROR(mtp_[module].Forward(hidden.data(), next_tokens, positions, rope_, st.mtp_cache, module,
+                                          out_hidden.data(), logits, st.ctx, st.ws));
+  st.mtp_length_ = start + m;
   return absl::OkStatus();
 }
 

@@ -8,6 +8,13 @@ namespace ds {
 namespace {
 DType ToDType(KvCacheDType d) { return d == KvCacheDType::kF32 ? DType::kF32 : DType::kBF16; }
 
+void AppendRow(const Tensor& t, int64_t row, std::vector<float>& out) {
+  const int64_t d = t.dim(1);
+  for (int64_t i = 0; i < d; ++i) {
+    out.push_back(t.dtype() == DType::kF32 ? t.data<float>()[row * d + i] : Bf16ToF32(t.data<uint16_t>()[row * d + i]));
+  }
+}
+
 void StoreRow(Tensor& t, int64_t row, const float* src) {
   const int64_t d = t.dim(1);
   if (t.dtype() == DType::kF32) {
@@ -37,6 +44,13 @@ void MlaKvCache::Write(int64_t layer, int64_t pos, int64_t count, const float* l
     StoreRow(latent_[layer], pos + i, latent + i * ld);
     StoreRow(rope_[layer], pos + i, rope + i * ld);
   }
+}
+
+std::vector<float> MlaKvCache::RowF32(int64_t layer, int64_t pos) const {
+  std::vector<float> out;
+  AppendRow(latent_[layer], pos, out);
+  AppendRow(rope_[layer], pos, out);
+  return out;
 }
 
 }  // namespace ds

@@ -17,6 +17,9 @@ class MlaKvCache {
   MlaKvCache(int64_t layers, int64_t capacity, int64_t rank, int64_t rope_dim, KvCacheDType dtype);
 
   int64_t capacity() const { return capacity_; }
+  int64_t layers() const { return static_cast<int64_t>(latent_.size()); }
+  // The latent followed by the RoPE key stored for `layer` at `pos`, as f32 (tests compare rows).
+  std::vector<float> RowF32(int64_t layer, int64_t pos) const;
   Tensor& latent(int64_t layer) { return latent_[layer]; }
   Tensor& rope_key(int64_t layer) { return rope_[layer]; }
   // Stores rows for `count` consecutive positions starting at `pos` (src rows have stride ld).
