@@ -27,6 +27,8 @@ Result<std::unique_ptr<Model>> Model::Load(const std::string& path, const ModelO
     const ds::ModelStats& s = impl->lm->stats();
     impl->info = ModelInfo{path, c.model_type, s.architecture, c.vocab_size, c.hidden_size, c.num_hidden_layers,
                            s.max_context, s.total_params, s.active_params, s.params_by_dtype, s.kv_bytes_per_token};
+    impl->info.weight_bytes = s.weight_bytes;
+    impl->info.sequence_bytes = s.sequence_bytes;
     return std::unique_ptr<Model>(new Model(std::move(impl)));
   } catch (const std::bad_alloc&) {
     return Status(StatusCode::kOutOfMemory, path + ": out of memory while loading");

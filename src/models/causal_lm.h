@@ -22,7 +22,9 @@ struct ModelLoadOptions {
   int64_t max_context = 0;                // positions per sequence; 0: min(model max, 4096)
   KvCacheDType kv_cache_dtype = KvCacheDType::kF32;
   ComputePrecision precision = ComputePrecision::kF32;
-  int64_t memory_limit_bytes = 0;         // KV cache + scratch per sequence; 0: unlimited
+  // KV cache + scratch per sequence; 0: unlimited. Checked before anything is allocated: a load
+  // whose single sequence cannot fit fails, and prefill runs in chunks small enough to fit.
+  int64_t memory_limit_bytes = 0;
   bool load_mtp = false;                  // keep the multi-token-prediction layers
   std::function<void(double, const std::string&)> progress;  // fraction done, stage; may be empty
 };
@@ -36,6 +38,8 @@ struct ModelStats {
   int64_t kv_bytes_per_token = 0;  // all layers
   int64_t mtp_layers_loaded = 0;
   int64_t max_context = 0;         // positions per sequence in this load
+  int64_t weight_bytes = 0;        // bytes of weights the model reads (memory-mapped, paged in on use)
+  int64_t sequence_bytes = 0;      // one sequence: KV cache for max_context positions + decode scratch
 };
 
 // Per-sequence state: cache contents for positions [0, length()).
@@ -46,6 +50,8 @@ class SequenceState {
   virtual int64_t capacity() const = 0;
   // Forget positions >= n (used to roll back rejected speculative tokens, or to reset).
   virtual void Truncate(int64_t n) = 0;
+  // Scratch memory this sequence holds now (beyond its KV cache), for limit checks and tests.
+  virtual int64_t scratch_bytes() const { return 0; }
 };
 
 class CausalLm {

@@ -24,6 +24,7 @@ class DeepseekSequence : public SequenceState {
   int64_t length() const override { return length_; }
   int64_t capacity() const override { return cache.capacity(); }
   void Truncate(int64_t n) override { length_ = std::min(length_, std::max<int64_t>(n, 0)); }
+  int64_t scratch_bytes() const override { return static_cast<int64_t>(ws.bytes() + ctx.scratch_bytes()); }
 
   MlaKvCache cache;
   KernelContext ctx;
@@ -37,11 +38,7 @@ class DeepseekModel : public CausalLm {
   const ModelStats& stats() const override { return stats_; }
 
   StatusOr<std::unique_ptr<SequenceState>> NewSequence() const override {
-    const int64_t bytes = stats_.kv_bytes_per_token * capacity_;
-    if (options_.memory_limit_bytes > 0 && bytes > options_.memory_limit_bytes) {
-      return absl::ResourceExhaustedError(StrCat("KV cache for ", capacity_, " positions needs ", bytes,
-                                                 " bytes, over the memory limit of ", options_.memory_limit_bytes));
-    }
+    DS_RETURN_IF_ERROR(CheckSequenceFits());
     return std::unique_ptr<SequenceState>(std::make_unique<DeepseekSequence>(
         config_, capacity_, options_.kv_cache_dtype, options_.threads, options_.precision));
   }
@@ -51,7 +48,17 @@ class DeepseekModel : public CausalLm {
 
   Status Load(const ModelConfig& c, std::unique_ptr<WeightStore> store, const ModelLoadOptions& o);
 
+  // Upper bound of the scratch memory (workspace + kernel scratch) one Forward of `m` tokens takes.
+  int64_t ScratchBytes(int64_t m) const;
+
  private:
+  int64_t KvCacheBytes() const { return stats_.kv_bytes_per_token * capacity_; }
+  Status CheckSequenceFits() const;
+  // Largest prefill chunk whose scratch fits beside the KV cache under the memory limit.
+  int64_t ChunkTokens(int64_t m) const;
+  // Runs `tokens` at the sequence's next positions; writes last-row (or every-row) logits to
+  // `logits` unless it is null.
+  Status ForwardChunk(DeepseekSequence& st, std::span<const int32_t> tokens, bool all_logits, float* logits) const;
   Status LoadLayer(WeightLoader& loader, int64_t i);
   void ComputeStats(const WeightLoader& loader);
 
@@ -110,9 +117,44 @@ void DeepseekModel::ComputeStats(const WeightLoader& loader) {
   }
   stats_.total_params = total;
   stats_.active_params = active;
-  stats_.max_context = capacity_;
-  stats_.kv_bytes_per_token =
-      MlaKvCache::BytesPerToken(c.num_hidden_layers, c.kv_lora_rank, c.qk_rope_head_dim, options_.kv_cache_dtype);
+}
+
+int64_t DeepseekModel::ScratchBytes(int64_t m) const {
+  const ModelConfig& c = config_;
+  const int64_t d = c.hidden_size, heads = c.num_attention_heads, rank = c.kv_lora_rank, dr = c.qk_rope_head_dim;
+  const int64_t moe_inter = c.moe_intermediate_size * std::max<int64_t>(c.n_shared_experts, 1);
+  const int64_t inter = std::max(c.intermediate_size, moe_inter);
+  // Floats per token in the workspace slots (see Forward, MlaAttention::Forward, GatedMlp, MoeLayer).
+  const int64_t per_token = 3 * d                                               // slots 30..32
+                            + heads * (c.qk_nope_head_dim + dr) + c.q_lora_rank + rank + dr  // slots 0..2
+                            + heads * (2 * rank + dr + c.v_head_dim)           // slots 3..6
+                            + 3 * inter                                        // slots 20..21
+                            + c.n_routed_experts + 6 * c.num_experts_per_tok + 2 * d;  // slots 10..13, routing
+  // Kernel scratch: a decoded weight row and a 256-row panel of the widest weight; attention
+  // scores and widened cache rows per kernel thread.
+  const int64_t widest = std::max({d, inter, c.q_lora_rank, rank, heads * c.v_head_dim});
+  const int64_t threads = KernelContext(options_.threads).threads();
+  const int64_t kernel = widest + 256 * widest + threads * (capacity_ + rank + dr);
+  return 4 * (m * per_token + kernel);
+}
+
+Status DeepseekModel::CheckSequenceFits() const {
+  const int64_t limit = options_.memory_limit_bytes;
+  if (limit > 0 && stats_.sequence_bytes > limit) {
+    return absl::ResourceExhaustedError(
+        StrCat(config_.source, ": one sequence needs ", stats_.sequence_bytes, " bytes (KV cache for ", capacity_,
+               " positions: ", KvCacheBytes(), ", scratch: ", stats_.sequence_bytes - KvCacheBytes(),
+               "), over the memory limit of ", limit, " bytes; lower max_context or raise the limit"));
+  }
+  return absl::OkStatus();
+}
+
+int64_t DeepseekModel::ChunkTokens(int64_t m) const {
+  if (options_.memory_limit_bytes <= 0) return m;
+  const int64_t budget = options_.memory_limit_bytes - KvCacheBytes();
+  int64_t chunk = m;
+  while (chunk > 1 && ScratchBytes(chunk) > budget) chunk = (chunk + 1) / 2;
+  return chunk;
 }
 
 Status DeepseekModel::Load(const ModelConfig& c, std::unique_ptr<WeightStore> store, const ModelLoadOptions& o) {
@@ -120,6 +162,17 @@ Status DeepseekModel::Load(const ModelConfig& c, std::unique_ptr<WeightStore> st
   options_ = o;
   store_ = std::move(store);
   capacity_ = o.max_context > 0 ? o.max_context : std::min<int64_t>(c.max_position_embeddings, 4096);
+  // Memory is known from the headers and the config before any weight is touched: report it, and
+  // refuse a load whose single sequence would not fit the caller's limit.
+  stats_.max_context = capacity_;
+  stats_.kv_bytes_per_token =
+      MlaKvCache::BytesPerToken(c.num_hidden_layers, c.kv_lora_rank, c.qk_rope_head_dim, o.kv_cache_dtype);
+  stats_.weight_bytes = static_cast<int64_t>(store_->TotalBytes());
+  stats_.sequence_bytes = KvCacheBytes() + ScratchBytes(1);
+  LogInfo(c.source, ": weights take ", stats_.weight_bytes, " bytes (memory-mapped from ", store_->files().size(),
+          " file(s), paged in as used); one sequence of ", capacity_, " positions takes ", stats_.sequence_bytes,
+          " bytes (KV cache ", KvCacheBytes(), " + scratch)");
+  DS_RETURN_IF_ERROR(CheckSequenceFits());
   rope_ = BuildRopeTables(c, c.qk_rope_head_dim, capacity_);
   WeightLoader loader(*store_, config_);
   DS_ASSIGN_OR_RETURN(embed_, loader.Matrix("model.embed_tokens.weight", c.vocab_size, c.hidden_size));
@@ -141,12 +194,25 @@ Status DeepseekModel::Load(const ModelConfig& c, std::unique_ptr<WeightStore> st
 Status DeepseekModel::Forward(SequenceState& base, std::span<const int32_t> tokens, bool all_logits,
                               std::vector<float>& logits) const {
   auto& st = static_cast<DeepseekSequence&>(base);
-  const int64_t m = static_cast<int64_t>(tokens.size()), d = config_.hidden_size, start = st.length_;
+  const int64_t m = static_cast<int64_t>(tokens.size()), start = st.length_;
   if (m == 0) return absl::InvalidArgumentError("forward: no tokens given");
   if (start + m > capacity_) {
     return absl::OutOfRangeError(StrCat("sequence of ", start + m, " tokens exceeds the context of ", capacity_,
                                         " positions (set a larger max_context)"));
   }
+  const int64_t chunk = ChunkTokens(m), vocab = config_.vocab_size;
+  logits.resize((all_logits ? m : 1) * vocab);
+  for (int64_t i = 0; i < m; i += chunk) {
+    const int64_t n = std::min(chunk, m - i);
+    float* out = all_logits ? logits.data() + i * vocab : (i + n == m ? logits.data() : nullptr);
+    DS_RETURN_IF_ERROR(ForwardChunk(st, tokens.subspan(i, n), all_logits, out));
+  }
+  return absl::OkStatus();
+}
+
+Status DeepseekModel::ForwardChunk(DeepseekSequence& st, std::span<const int32_t> tokens, bool all_logits,
+                                   float* logits) const {
+  const int64_t m = static_cast<int64_t>(tokens.size()), d = config_.hidden_size, start = st.length_;
   KernelContext& ctx = st.ctx;
   Workspace& ws = st.ws;
   std::vector<int32_t> positions(m);
@@ -168,12 +234,12 @@ Status DeepseekModel::Forward(SequenceState& base, std::span<const int32_t> toke
       DS_RETURN_IF_ERROR(RunF32<AddOp>({h, y, h, m * d}, ctx));
     }
   }
+  st.length_ = start + m;
+  if (logits == nullptr) return absl::OkStatus();
   const int64_t rows = all_logits ? m : 1;
   const float* last = h + (m - rows) * d;
   DS_RETURN_IF_ERROR(final_norm_.Apply(last, rows, d, x, d, ctx));
-  logits.resize(rows * config_.vocab_size);
-  DS_RETURN_IF_ERROR(lm_head_.Apply(x, rows, d, logits.data(), config_.vocab_size, ctx));
-  st.length_ = start + m;
+  DS_RETURN_IF_ERROR(lm_head_.Apply(x, rows, d, logits, config_.vocab_size, ctx));
   return absl::OkStatus();
 }
 
