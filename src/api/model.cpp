@@ -12,6 +12,13 @@ Model::~Model() = default;
 const ModelInfo& Model::info() const { return impl_->info; }
 
 Result<std::unique_ptr<Model>> Model::Load(const std::string& path, const ModelOptions& options) {
+  for (auto [name, v] : {std::pair<const char*, int64_t>{"threads", options.threads}, {"max_context", options.max_context},
+                         {"memory_limit_bytes", options.memory_limit_bytes}}) {
+    if (v < 0) {
+      return Status(StatusCode::kInvalidArgument,
+                    std::string("ModelOptions.") + name + " must not be negative, got " + std::to_string(v));
+    }
+  }
   ds::ModelLoadOptions o;
   o.threads = options.threads;
   o.max_context = options.max_context;

@@ -16,6 +16,7 @@ constexpr char kRunUsage[] =
     "usage: deepseek run --model DIR --prompt TEXT [--chat] [--system TEXT] [--max-tokens N]\n"
     "                    [--temperature T] [--top-p P] [--top-k K] [--min-p P] [--seed S]\n"
     "                    [--stop TEXT] [--show-reasoning] [--tokenizer PATH] [--threads N] [--ctx N]\n"
+    "                    [--memory-limit BYTES]\n"
     "       deepseek chat --model DIR [same sampling options]\n";
 
 std::atomic<bool> g_cancel{false};

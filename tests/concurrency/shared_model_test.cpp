@@ -78,6 +78,7 @@ class SharedModel : public ::testing::Test {
   static void SetUpTestSuite() {
     ModelOptions o;
     o.max_context = 64;
+    o.threads = 1;  // many sessions at once: one kernel thread each (see model.h)
     auto m = Model::Load(kData + "/fixtures/tiny-v3", o);
     ASSERT_TRUE(m.ok()) << m.status().message();
     model_ = std::move(m).value().release();
