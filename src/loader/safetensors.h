@@ -29,6 +29,8 @@ class SafetensorsFile {
   const std::map<std::string, std::string>& metadata() const { return metadata_; }
   // A zero-copy tensor for `name`, or NotFound.
   StatusOr<Tensor> Get(const std::string& name) const;
+  // True if the file was truncated or written to since it was mapped (see MappedFile).
+  bool ChangedOnDisk() const { return file_->ChangedOnDisk(); }
 
  private:
   Status ParseHeader();
@@ -52,6 +54,8 @@ class WeightStore {
   // The file holding `name` (for error messages).
   std::string FileOf(const std::string& name) const;
   uint64_t TotalBytes() const;
+  // FailedPrecondition naming the first file truncated or written to since it was mapped.
+  Status CheckUnchanged() const;
   const std::vector<std::unique_ptr<SafetensorsFile>>& files() const { return files_; }
 
  private:

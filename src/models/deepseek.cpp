@@ -39,6 +39,8 @@ class DeepseekModel : public CausalLm {
 
   StatusOr<std::unique_ptr<SequenceState>> NewSequence() const override {
     DS_RETURN_IF_ERROR(CheckSequenceFits());
+    // Reading a truncated mapping raises SIGBUS: refuse to start on weights changed since loading.
+    DS_RETURN_IF_ERROR(store_->CheckUnchanged());
     return std::unique_ptr<SequenceState>(std::make_unique<DeepseekSequence>(
         config_, capacity_, options_.kv_cache_dtype, options_.threads, options_.precision));
   }
