@@ -13,8 +13,9 @@
 
 namespace deepseek {
 
-// Thread safety: every method is const and keeps no state between calls, so one Tokenizer may be
-// shared by any number of threads (tests/concurrency checks concurrent Encode and RenderChat).
+// Thread safety: every const member is thread-safe and keeps no state between calls, so one
+// Tokenizer may serve any number of threads (tests/concurrency checks concurrent Encode and
+// RenderChat).
 class Tokenizer {
  public:
   // `path`: a tokenizer.json file or a folder holding one (tokenizer_config.json beside it supplies

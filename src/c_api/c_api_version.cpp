@@ -1,4 +1,0 @@
-#include "deepseek/c_api.h"
-#include "deepseek/version.h"
-
-extern "C" const char* ds_version(void) { return deepseek::Version(); }
