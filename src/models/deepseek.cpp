@@ -163,6 +163,11 @@ Status DeepseekModel::Load(const ModelConfig& c, std::unique_ptr<WeightStore> st
   config_ = c;
   options_ = o;
   store_ = std::move(store);
+  if (o.max_context > c.max_position_embeddings) {
+    return absl::InvalidArgumentError(StrCat("max_context ", o.max_context, " exceeds the model's ",
+                                             c.max_position_embeddings, " positions (max_position_embeddings in ",
+                                             c.source, ")"));
+  }
   capacity_ = o.max_context > 0 ? o.max_context : std::min<int64_t>(c.max_position_embeddings, 4096);
   // Memory is known from the headers and the config before any weight is touched: report it, and
   // refuse a load whose single sequence would not fit the caller's limit.

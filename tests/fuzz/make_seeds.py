@@ -116,6 +116,14 @@ def chat_template_seeds(data, out):
                   SEP + b'{"tools": null, "date_string": "26 Jul 2024"}')
 
 
+def c_api_seeds(out):
+    # A call script: an op byte, then argument bytes (see fuzz_c_api.cpp). One seed per call kind,
+    # with all-default arguments and with every "NULL" bit set.
+    for op in range(8):
+        write(out, "fuzz_c_api", "op%d_defaults" % op, bytes([op]) + bytes(64))
+        write(out, "fuzz_c_api", "op%d_nulls" % op, bytes([op]) + bytes([0xff]) * 64)
+
+
 def main():
     data, out = sys.argv[1], sys.argv[2]
     safetensors_seeds(data, out)
@@ -123,6 +131,7 @@ def main():
     tokenizer_seeds(data, out)
     encode_seeds(data, out)
     chat_template_seeds(data, out)
+    c_api_seeds(out)
 
 
 if __name__ == "__main__":
