@@ -124,24 +124,17 @@ Status Deepseek2Config(const GgufFile& g, const Keys& k, ModelConfig& c) {
   return YarnConfig(k, c, g);
 }
 
-// Llama's attn_q / attn_k: llama.cpp's converter reorders each head's rows from HF's rotate-half
-// layout to interleaved pairs (GGUF row 2i+j of a head = HF row j*hd/2+i). Undo it in a copy.
-StatusOr<Tensor> UnpermuteRope(const Tensor& t, int64_t heads, const std::string& what) {
-  if (t.rank() != 2 || heads <= 0 || t.dim(0) % heads != 0 || (t.dim(0) / heads) % 2 != 0) {
-    return InvalidFormat(StrCat(what, ": shape ", t.DebugString(), " does not split into ", heads, " heads of even size"));
+// llama.cpp's rope_freqs.weight (f32 [rot_dim / 2]): precomputed llama3 frequency divisors.
+Status ReadRopeFreqs(const GgufFile& g, ModelConfig& c) {
+  const GgufTensorInfo* info = g.FindTensor("rope_freqs.weight");
+  if (info == nullptr) return absl::OkStatus();
+  DS_ASSIGN_OR_RETURN(Tensor t, g.GetTensor("rope_freqs.weight"));
+  DS_ASSIGN_OR_RETURN(Tensor f, t.ToF32());
+  c.rope_scaling.freq_factors.assign(f.data<float>(), f.data<float>() + f.numel());
+  for (float v : c.rope_scaling.freq_factors) {
+    if (!(v > 0)) return InvalidFormat(StrCat(g.path(), ": tensor 'rope_freqs.weight' holds a non-positive factor"));
   }
-  Tensor out = Tensor::Empty(t.dtype(), t.shape());
-  const int64_t hd = t.dim(0) / heads, half = hd / 2, row_bytes = DTypeBytes(t.dtype(), t.dim(1));
-  const uint8_t* src = t.data<uint8_t>();
-  uint8_t* dst = out.data<uint8_t>();
-  for (int64_t h = 0; h < heads; ++h) {
-    for (int64_t j = 0; j < 2; ++j) {
-      for (int64_t i = 0; i < half; ++i) {
-        std::memcpy(dst + (h * hd + j * half + i) * row_bytes, src + (h * hd + 2 * i + j) * row_bytes, row_bytes);
-      }
-    }
-  }
-  return out;
+  return absl::OkStatus();
 }
 
 }  // namespace
@@ -166,7 +159,10 @@ StatusOr<ModelConfig> GgufModelConfig(const GgufFile& g) {
     DS_RETURN_IF_ERROR(k.Int("attention.key_length", &key_len));
     c.head_dim = key_len;
     c.attention_bias = g.FindTensor("blk.0.attn_q.bias") != nullptr;
+    // llama.cpp's converter permutes llama's q/k rows into adjacent RoPE pairs.
+    c.rope_interleaved = arch == "llama";
     DS_RETURN_IF_ERROR(YarnConfig(k, c, g));
+    DS_RETURN_IF_ERROR(ReadRopeFreqs(g, c));
   } else {
     return absl::UnimplementedError(StrCat(g.path(), ": 'general.architecture' is '", arch,
                                            "'; supported: deepseek2, qwen2, llama"));
@@ -175,10 +171,7 @@ StatusOr<ModelConfig> GgufModelConfig(const GgufFile& g) {
 }
 
 GgufTensorSource::GgufTensorSource(std::shared_ptr<const GgufFile> gguf, const ModelConfig& config)
-    : gguf_(std::move(gguf)),
-      arch_(GgufArchForModelType(config.model_type)),
-      heads_(config.num_attention_heads),
-      kv_heads_(config.num_key_value_heads > 0 ? config.num_key_value_heads : config.num_attention_heads) {}
+    : gguf_(std::move(gguf)), arch_(GgufArchForModelType(config.model_type)) {}
 
 bool GgufTensorSource::Has(const std::string& name) const {
   auto n = GgufNameForHf(arch_, name);
@@ -210,10 +203,7 @@ StatusOr<Tensor> GgufTensorSource::Get(const std::string& name) const {
       const int64_t out = t.dim(1);
       return t.Reshape({t.dim(0) * out, t.dim(2)}).Rows(n->expert * out, (n->expert + 1) * out);
     }
-    case GgufLayout::kRopePermuted: {
-      const bool is_q = n->gguf.find("attn_q.") != std::string::npos;
-      return UnpermuteRope(t, is_q ? heads_ : kv_heads_, what);
-    }
+    case GgufLayout::kRopePermuted: return t;  // the model runs adjacent pairs (config.rope_interleaved)
   }
   return t;
 }

@@ -21,8 +21,8 @@ StatusOr<ModelConfig> GgufModelConfig(const GgufFile& gguf);
 // GGUF tensors under HF names. Zero-copy views, including single experts sliced out of the stacked
 // ffn_*_exps tensors and llama.cpp's split MLA tensors (exposed as self_attn.k_b_proj.weight
 // [heads*kv_lora_rank, qk_nope_head_dim] and self_attn.v_b_proj.weight [heads*v_head_dim,
-// kv_lora_rank]). Llama's attn_q/attn_k rows, permuted by llama.cpp's converter, are restored to
-// HF order in an owned copy (a row permutation; values unchanged).
+// kv_lora_rank]). Llama's attn_q/attn_k rows stay in llama.cpp's permuted order: the config says
+// rope_interleaved, so RoPE rotates adjacent pairs instead.
 class GgufTensorSource : public TensorSource {
  public:
   GgufTensorSource(std::shared_ptr<const GgufFile> gguf, const ModelConfig& config);
@@ -34,7 +34,6 @@ class GgufTensorSource : public TensorSource {
  private:
   std::shared_ptr<const GgufFile> gguf_;
   std::string arch_;
-  int64_t heads_ = 0, kv_heads_ = 0;
 };
 
 }  // namespace ds

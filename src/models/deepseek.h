@@ -4,7 +4,7 @@
 
 #include <memory>
 
-#include "loader/safetensors.h"
+#include "loader/tensor_source.h"
 #include "models/causal_lm.h"
 
 namespace ds {

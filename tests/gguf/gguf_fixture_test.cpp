@@ -87,14 +87,20 @@ TEST_P(GgufFixture, GreedyContinuationMatchesDequantizedReference) {
   EXPECT_EQ(got, expected_.greedy);
 }
 
+std::string TestName(const ::testing::TestParamInfo<std::string>& info) {
+  std::string n = info.param;
+  for (char& c : n) if (c == '-') c = '_';
+  return n;
+}
+
 INSTANTIATE_TEST_SUITE_P(Deepseek2, GgufFixture,
                          ::testing::Values("tiny-v2-bf16", "tiny-v2-q4_k_m", "tiny-v3-bf16", "tiny-v3-q4_0",
                                            "tiny-v3-q4_k_m", "tiny-v3-q8_0", "tiny-v3k-q4_k_m"),
-                         [](const auto& info) {
-                           std::string n = info.param;
-                           for (char& c : n) if (c == '-') c = '_';
-                           return n;
-                         });
+                         TestName);
+INSTANTIATE_TEST_SUITE_P(Qwen2, GgufFixture,
+                         ::testing::Values("tiny-qwen2-f16", "tiny-qwen2-q8_0", "tiny-qwen2k-q4_k_m"), TestName);
+INSTANTIATE_TEST_SUITE_P(Llama, GgufFixture,
+                         ::testing::Values("tiny-llama-q8_0", "tiny-llamak-q4_k_m", "tiny-llamak-q5_k_m"), TestName);
 
 }  // namespace
 }  // namespace ds
