@@ -17,7 +17,7 @@ inline void PutHalf(uint8_t* p, float v) {
   std::memcpy(p, &h, 2);
 }
 inline float RoundHalf(float v) { return F16ToF32(F32ToF16(v)); }
-inline int NearestInt(float v) { return static_cast<int>(std::lrintf(v)); }
+inline int NearestInt(float v) { return static_cast<int>(std::lrintf(v)); }  // ties to even, as ggml
 
 void QuantQ8_0(const float* x, uint8_t* b) {
   float amax = 0.0f;
@@ -25,7 +25,7 @@ void QuantQ8_0(const float* x, uint8_t* b) {
   const float d = amax / 127.0f, id = d != 0.0f ? 1.0f / d : 0.0f;
   PutHalf(b, d);
   int8_t* q = reinterpret_cast<int8_t*>(b + 2);
-  for (int j = 0; j < 32; ++j) q[j] = static_cast<int8_t>(NearestInt(x[j] * id));
+  for (int j = 0; j < 32; ++j) q[j] = static_cast<int8_t>(std::roundf(x[j] * id));  // ties away, as ggml's q8_0
 }
 
 // q4_0 / q5_0: the scale maps the value of largest magnitude to the most negative level.
