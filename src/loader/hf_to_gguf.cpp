@@ -223,19 +223,22 @@ void Converter::AddRopeFreqs() {
   const RopeScaling& rs = c_.rope_scaling;
   if (arch_ != "llama" || rs.type != "llama3") return;
   const int64_t dim = c_.head_dim > 0 ? c_.head_dim : c_.hidden_size / c_.num_attention_heads;
+  // In float32 throughout, as llama.cpp's converter computes them (torch float32 tensors).
   std::vector<float> factors;
-  const double orig = static_cast<double>(rs.original_max_position_embeddings);
-  const double low_wavelen = orig / rs.low_freq_factor, high_wavelen = orig / rs.high_freq_factor;
+  const float orig = static_cast<float>(rs.original_max_position_embeddings);
+  const float low = static_cast<float>(rs.low_freq_factor), high = static_cast<float>(rs.high_freq_factor);
+  const float factor = static_cast<float>(rs.factor);
+  const float low_wavelen = orig / low, high_wavelen = orig / high;
   for (int64_t i = 0; i < dim; i += 2) {
-    const double freq = 1.0 / std::pow(c_.rope_theta, static_cast<double>(i) / dim);
-    const double wavelen = 2 * M_PI / freq;
+    const float freq = 1.0f / std::pow(static_cast<float>(c_.rope_theta), static_cast<float>(i) / static_cast<float>(dim));
+    const float wavelen = static_cast<float>(2 * M_PI) / freq;
     if (wavelen < high_wavelen) {
       factors.push_back(1.0f);
     } else if (wavelen > low_wavelen) {
-      factors.push_back(static_cast<float>(rs.factor));
+      factors.push_back(factor);
     } else {
-      const double smooth = (orig / wavelen - rs.low_freq_factor) / (rs.high_freq_factor - rs.low_freq_factor);
-      factors.push_back(static_cast<float>(1.0 / ((1 - smooth) / rs.factor + smooth)));
+      const float smooth = (orig / wavelen - low) / (high - low);
+      factors.push_back(1.0f / ((1.0f - smooth) / factor + smooth));
     }
   }
   OutTensor o;

@@ -89,8 +89,9 @@ float SearchScaleMin(int n, int nmax, const float* x, const float* w, uint8_t* L
   float iscale = nmax / (hi - lo), scale = 1.0f / iscale, best_err = 0.0f;
   for (int i = 0; i < n; ++i) {
     L[i] = static_cast<uint8_t>(std::clamp(NearestInt(iscale * (x[i] - lo)), 0, nmax));
-    const float diff = scale * L[i] + lo - x[i];
-    best_err += w[i] * diff * diff;
+    float diff = scale * L[i] + lo - x[i];
+    diff = diff * diff;  // same operation order as llama.cpp, so near-ties resolve the same way
+    best_err += w[i] * diff;
   }
   uint8_t trial[256];
   for (int is = 0; is <= nstep; ++is) {
@@ -113,8 +114,9 @@ float SearchScaleMin(int n, int nmax, const float* x, const float* w, uint8_t* L
     }
     float err = 0;
     for (int i = 0; i < n; ++i) {
-      const float diff = this_scale * trial[i] + this_min - x[i];
-      err += w[i] * diff * diff;
+      float diff = this_scale * trial[i] + this_min - x[i];
+      diff = diff * diff;
+      err += w[i] * diff;
     }
     if (err < best_err) {
       std::copy(trial, trial + n, L);
@@ -171,10 +173,7 @@ void QuantKScales(const float* x, int nmax, uint8_t* b, uint8_t* L) {
   const float d = RoundHalf(max_scale / 63.0f), dmin = RoundHalf(max_min / 63.0f);
   for (int j = 0; j < 8; ++j) {
     const float dj = d * ls[j];
-    if (dj == 0.0f) {
-      std::fill(L + 32 * j, L + 32 * j + 32, 0);
-      continue;
-    }
+    if (dj == 0.0f) continue;  // keeps the search's levels, as llama.cpp does
     const float dm = dmin * lm[j];
     for (int l = 0; l < 32; ++l) {
       L[32 * j + l] = static_cast<uint8_t>(std::clamp(NearestInt((x[32 * j + l] + dm) / dj), 0, nmax));
