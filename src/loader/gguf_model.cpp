@@ -147,13 +147,17 @@ bool IsGgufFile(const std::string& path) {
 
 StatusOr<ModelConfig> GgufModelConfig(const GgufFile& g) {
   DS_ASSIGN_OR_RETURN(std::string arch, g.GetString("general.architecture"));
+  if (arch != "deepseek2" && arch != "qwen2" && arch != "llama") {
+    return absl::UnimplementedError(StrCat(g.path(), ": 'general.architecture' is '", arch,
+                                           "'; supported: deepseek2, qwen2, llama"));
+  }
   ModelConfig c;
   c.source = g.path();
   Keys k(g, arch);
   DS_RETURN_IF_ERROR(CommonConfig(g, k, c));
   if (arch == "deepseek2") {
     DS_RETURN_IF_ERROR(Deepseek2Config(g, k, c));
-  } else if (arch == "qwen2" || arch == "llama") {
+  } else {
     c.model_type = arch;
     int64_t key_len = 0;
     DS_RETURN_IF_ERROR(k.Int("attention.key_length", &key_len));
@@ -163,9 +167,6 @@ StatusOr<ModelConfig> GgufModelConfig(const GgufFile& g) {
     c.rope_interleaved = arch == "llama";
     DS_RETURN_IF_ERROR(YarnConfig(k, c, g));
     DS_RETURN_IF_ERROR(ReadRopeFreqs(g, c));
-  } else {
-    return absl::UnimplementedError(StrCat(g.path(), ": 'general.architecture' is '", arch,
-                                           "'; supported: deepseek2, qwen2, llama"));
   }
   return c;
 }
