@@ -2,7 +2,6 @@
 
 #include "api/status_convert.h"
 #include "api/tokenizer_impl.h"
-#include "loader/gguf_model.h"
 #include "loader/gguf_tokenizer.h"
 #include "tokenizer/jinja/chat_template.h"
 
@@ -11,20 +10,8 @@ namespace deepseek {
 Tokenizer::Tokenizer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Tokenizer::~Tokenizer() = default;
 
-namespace {
-
-// A tokenizer folder/file, or the tokenizer embedded in a GGUF model file.
-ds::StatusOr<std::unique_ptr<ds::Tokenizer>> LoadInternal(const std::string& path) {
-  if (!ds::IsGgufFile(path)) return ds::Tokenizer::Load(path);
-  DS_ASSIGN_OR_RETURN(auto gguf, ds::GgufFile::Open(path));
-  DS_ASSIGN_OR_RETURN(ds::TokenizerSpec spec, ds::TokenizerSpecFromGguf(*gguf));
-  return ds::Tokenizer::FromSpec(std::move(spec));
-}
-
-}  // namespace
-
 Result<std::unique_ptr<Tokenizer>> Tokenizer::Load(const std::string& path) {
-  auto tok = LoadInternal(path);
+  auto tok = ds::LoadTokenizerFromAnyFile(path);
   if (!tok.ok()) return ds::ToPublic(tok.status());
   auto impl = std::make_unique<Impl>();
   impl->tokenizer = std::move(tok).value();

@@ -1,5 +1,7 @@
 #include "loader/gguf_tokenizer.h"
 
+#include "loader/gguf_model.h"
+
 namespace ds {
 namespace {
 
@@ -101,6 +103,13 @@ StatusOr<TokenizerSpec> TokenizerSpecFromGguf(const GgufFile& g) {
     DS_ASSIGN_OR_RETURN(spec.chat_template, g.GetString("tokenizer.chat_template"));
   }
   return spec;
+}
+
+StatusOr<std::unique_ptr<Tokenizer>> LoadTokenizerFromAnyFile(const std::string& path) {
+  if (!IsGgufFile(path)) return Tokenizer::Load(path);
+  DS_ASSIGN_OR_RETURN(auto gguf, GgufFile::Open(path));
+  DS_ASSIGN_OR_RETURN(TokenizerSpec spec, TokenizerSpecFromGguf(*gguf));
+  return Tokenizer::FromSpec(std::move(spec));
 }
 
 }  // namespace ds

@@ -5,6 +5,7 @@
 #pragma once
 
 #include "loader/gguf.h"
+#include "tokenizer/tokenizer.h"
 #include "tokenizer/tokenizer_spec.h"
 
 namespace ds {
@@ -12,5 +13,9 @@ namespace ds {
 // Unimplemented for tokenizer models other than "gpt2" (byte-level BPE) and for pre-tokenizer
 // names without a preset; DataLoss naming the key for malformed metadata.
 StatusOr<TokenizerSpec> TokenizerSpecFromGguf(const GgufFile& gguf);
+
+// A tokenizer from a GGUF model file (its embedded tokenizer) or, for any other path, from a
+// tokenizer.json file or folder (Tokenizer::Load).
+StatusOr<std::unique_ptr<Tokenizer>> LoadTokenizerFromAnyFile(const std::string& path);
 
 }  // namespace ds
