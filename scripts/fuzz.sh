@@ -21,7 +21,7 @@ echo "== fuzz build: $(( $(date +%s) - start )) s"
 
 TARGETS=("$@")
 if ((${#TARGETS[@]} == 0)); then
-  TARGETS=(fuzz_safetensors fuzz_config fuzz_tokenizer_json fuzz_encode fuzz_chat_template fuzz_c_api)
+  TARGETS=(fuzz_safetensors fuzz_config fuzz_tokenizer_json fuzz_encode fuzz_chat_template fuzz_c_api fuzz_gguf)
 fi
 rm -rf "$DIR/seeds"
 python3 tests/fuzz/make_seeds.py tests/data "$DIR/seeds"

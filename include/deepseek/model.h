@@ -58,8 +58,9 @@ struct ModelInfo {
 // of its own; N concurrent calls use N times as many, so lower `threads` when serving many at once.
 class Model {
  public:
-  // Loads a Hugging Face checkpoint folder (config.json + *.safetensors). Errors name the file
-  // and the field or tensor at fault.
+  // Loads a Hugging Face checkpoint folder (config.json + *.safetensors) or a GGUF file
+  // (llama.cpp's format: deepseek2, qwen2, llama). Errors name the file and the field or tensor
+  // at fault.
   static Result<std::unique_ptr<Model>> Load(const std::string& path, const ModelOptions& options = {});
   ~Model();
   Model(const Model&) = delete;

@@ -19,7 +19,7 @@ namespace deepseek {
 class Tokenizer {
  public:
   // `path`: a tokenizer.json file or a folder holding one (tokenizer_config.json beside it supplies
-  // BOS/EOS and the chat template).
+  // BOS/EOS and the chat template), or a GGUF model file (its embedded tokenizer.ggml.* metadata).
   static Result<std::unique_ptr<Tokenizer>> Load(const std::string& path);
   ~Tokenizer();
 

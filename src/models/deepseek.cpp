@@ -48,7 +48,7 @@ class DeepseekModel : public CausalLm {
   Status Forward(SequenceState& state, std::span<const int32_t> tokens, bool all_logits,
                  std::vector<float>& logits) const override;
 
-  Status Load(const ModelConfig& c, std::unique_ptr<WeightStore> store, const ModelLoadOptions& o);
+  Status Load(const ModelConfig& c, std::unique_ptr<TensorSource> store, const ModelLoadOptions& o);
 
   // Upper bound of the scratch memory (workspace + kernel scratch) one Forward of `m` tokens takes.
   int64_t ScratchBytes(int64_t m) const;
@@ -66,7 +66,7 @@ class DeepseekModel : public CausalLm {
 
   ModelConfig config_;
   ModelLoadOptions options_;
-  std::unique_ptr<WeightStore> store_;
+  std::unique_ptr<TensorSource> store_;
   Tensor embed_;
   std::vector<DecoderLayer> layers_;
   RmsNormLayer final_norm_;
@@ -159,7 +159,7 @@ int64_t DeepseekModel::ChunkTokens(int64_t m) const {
   return chunk;
 }
 
-Status DeepseekModel::Load(const ModelConfig& c, std::unique_ptr<WeightStore> store, const ModelLoadOptions& o) {
+Status DeepseekModel::Load(const ModelConfig& c, std::unique_ptr<TensorSource> store, const ModelLoadOptions& o) {
   config_ = c;
   options_ = o;
   store_ = std::move(store);
@@ -176,7 +176,7 @@ Status DeepseekModel::Load(const ModelConfig& c, std::unique_ptr<WeightStore> st
       MlaKvCache::BytesPerToken(c.num_hidden_layers, c.kv_lora_rank, c.qk_rope_head_dim, o.kv_cache_dtype);
   stats_.weight_bytes = static_cast<int64_t>(store_->TotalBytes());
   stats_.sequence_bytes = KvCacheBytes() + ScratchBytes(1);
-  LogInfo(c.source, ": weights take ", stats_.weight_bytes, " bytes (memory-mapped from ", store_->files().size(),
+  LogInfo(c.source, ": weights take ", stats_.weight_bytes, " bytes (memory-mapped from ", store_->FileCount(),
           " file(s), paged in as used); one sequence of ", capacity_, " positions takes ", stats_.sequence_bytes,
           " bytes (KV cache ", KvCacheBytes(), " + scratch)");
   DS_RETURN_IF_ERROR(CheckSequenceFits());
@@ -325,7 +325,7 @@ Status ValidateDeepseekConfig(const ModelConfig& c) {
   return absl::OkStatus();
 }
 
-StatusOr<std::unique_ptr<CausalLm>> LoadDeepseek(const ModelConfig& config, std::unique_ptr<WeightStore> weights,
+StatusOr<std::unique_ptr<CausalLm>> LoadDeepseek(const ModelConfig& config, std::unique_ptr<TensorSource> weights,
                                                  const ModelLoadOptions& options) {
   DS_RETURN_IF_ERROR(ValidateDeepseekConfig(config));
   auto model = std::make_unique<DeepseekModel>();

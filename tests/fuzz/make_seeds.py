@@ -116,6 +116,18 @@ def chat_template_seeds(data, out):
                   SEP + b'{"tools": null, "date_string": "26 Jul 2024"}')
 
 
+def gguf_seeds(data, out):
+    for path in sorted(glob.glob(os.path.join(data, "fixtures", "gguf", "*", "*.gguf"))):
+        tag = os.path.basename(path)[:-5]
+        with open(path, "rb") as f:
+            raw = f.read()
+        head = raw[:65536]
+        kib = min((len(raw) - len(head) + 1023) // 1024, 4095)
+        # Mode 1: the file's first 64 KiB (header, metadata, tensor infos) + zeros for the rest.
+        write(out, "fuzz_gguf", "head_" + tag, b"\x01" + bytes([kib & 255, (kib >> 8) & 255, 0]) + head)
+        write(out, "fuzz_gguf", "cut_" + tag, b"\x00" + raw[:4096])  # truncated: mode 0
+
+
 def c_api_seeds(out):
     # A call script: an op byte, then argument bytes (see fuzz_c_api.cpp). One seed per call kind,
     # with all-default arguments and with every "NULL" bit set.
@@ -132,6 +144,7 @@ def main():
     encode_seeds(data, out)
     chat_template_seeds(data, out)
     c_api_seeds(out)
+    gguf_seeds(data, out)
 
 
 if __name__ == "__main__":
