@@ -86,6 +86,13 @@ TEST_F(PublicApiBadInputs, MemoryLimitBelowOneSequence) {
   EXPECT_TRUE(Model::Load(kFixture, o).ok());
 }
 
+TEST_F(PublicApiBadInputs, MaxContextAboveTheModel) {
+  ModelOptions o;
+  o.max_context = 163841;  // tiny-v3's config.json says 163840
+  ExpectError(Model::Load(kFixture, o), StatusCode::kInvalidArgument,
+              {"max_context 163841", "163840", "max_position_embeddings", "config.json"});
+}
+
 TEST_F(PublicApiBadInputs, MissingModelFolderAndFiles) {
   ExpectError(Model::Load(kData + "/no/such/model"), StatusCode::kNotFound, {"no/such/model"});
   ExpectError(Model::Load(kData + "/configs"), StatusCode::kNotFound, {"config.json"});
