@@ -222,7 +222,9 @@ TEST_F(SharedModel, StressEightThreadsFiftyGenerationsMatchRunsAlone) {
   std::printf("[ stress ] %zu requests alone: %.2f s; %d x %d concurrent generations: %.2f s "
               "(%d async cancellations landed)\n",
               n_requests, alone_s, kThreads, kPerThread, stress_s, cancelled_async.load());
-  EXPECT_LT(stress_s, 120.0);
+#if !defined(__SANITIZE_THREAD__) && !defined(__SANITIZE_ADDRESS__)
+  EXPECT_LT(stress_s, 120.0);  // the budget applies to ordinary builds; sanitizers run 5-15x slower
+#endif
 }
 
 // Issue 4: N threads x M generations with fixed seeds give the same outputs as the same work run
