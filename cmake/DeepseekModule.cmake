@@ -18,9 +18,10 @@ function(ds_module name)
   target_link_libraries(ds_${name} PUBLIC ${M_DEPS})
 endfunction()
 
-# ds_test(NAME DIR dir LIBS target...): one GoogleTest binary per tests/<dir>, registered with ctest.
+# ds_test(NAME DIR dir LIBS target... [LABELS label...]): one GoogleTest binary per tests/<dir>,
+# registered with ctest (LABELS select groups: `ctest -L threaded`).
 function(ds_test name)
-  cmake_parse_arguments(T "" "DIR" "LIBS" ${ARGN})
+  cmake_parse_arguments(T "" "DIR" "LIBS;LABELS" ${ARGN})
   file(GLOB _s CONFIGURE_DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/${T_DIR}/*.cpp)
   if(NOT _s)
     return()
@@ -28,5 +29,9 @@ function(ds_test name)
   add_executable(${name} ${_s})
   target_link_libraries(${name} PRIVATE ${T_LIBS} GTest::gtest GTest::gtest_main)
   target_compile_definitions(${name} PRIVATE DS_TEST_DATA_DIR="${PROJECT_SOURCE_DIR}/tests/data")
-  gtest_discover_tests(${name} DISCOVERY_TIMEOUT 60 PROPERTIES ENVIRONMENT "DS_TEST_DATA_DIR=${PROJECT_SOURCE_DIR}/tests/data")
+  set(_props ENVIRONMENT "DS_TEST_DATA_DIR=${PROJECT_SOURCE_DIR}/tests/data")
+  if(T_LABELS)
+    list(APPEND _props LABELS "${T_LABELS}")
+  endif()
+  gtest_discover_tests(${name} DISCOVERY_TIMEOUT 60 PROPERTIES ${_props})
 endfunction()

@@ -79,7 +79,9 @@ typedef struct ds_model_params {
   int32_t threads;             /* worker threads for kernels; 0 = every core */
   int64_t context_size;        /* positions per sequence (prompt + output); 0 = min(model max, 4096) */
   int32_t kv_cache_bf16;       /* non-zero: store the KV cache in bf16 (half the memory) */
-  int64_t memory_limit_bytes;  /* upper bound on one sequence's KV cache; 0 = no limit */
+  int64_t memory_limit_bytes;  /* upper bound on one sequence's KV cache + scratch; 0 = no limit.
+                                * A load whose single sequence cannot fit fails with
+                                * DS_OUT_OF_MEMORY; long prompts are run in chunks that fit. */
   /* A tokenizer.json file or a folder holding one (with tokenizer_config.json beside it).
    * NULL = the model folder; if the model folder has none, the model loads without a tokenizer and
    * the text calls (tokenize, chat, generate) fail with DS_NOT_FOUND. */

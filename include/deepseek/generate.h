@@ -73,7 +73,12 @@ struct GenerateResult {
 using StreamCallback = std::function<bool(std::string_view piece, Channel channel)>;
 
 // Generates a continuation of `prompt` (raw text, tokenized without added special tokens; BOS is
-// added if the tokenizer asks for it). Thread-safe: concurrent calls on one Model are independent.
+// added if the tokenizer asks for it).
+// Thread-safe: any number of threads may call Generate / GenerateChat at once on one shared Model
+// and Tokenizer. Each call is an independent session with its own KV cache and sampler; with the
+// same prompt, options and seed it returns the same text whether it runs alone or beside others.
+// `on_piece` runs on the calling thread. `options.cancel` may be set from any thread; the session
+// stops before its next token. A failing call (bad options, prompt too long) affects no other call.
 Result<GenerateResult> Generate(const Model& model, const Tokenizer& tokenizer, const std::string& prompt,
                                 const GenerateOptions& options, const StreamCallback& on_piece = {});
 

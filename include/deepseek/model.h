@@ -21,8 +21,12 @@ struct ModelOptions {
   int64_t max_context = 0;
   // Store the KV cache in bf16 (half the memory) instead of f32.
   bool kv_cache_bf16 = false;
-  // Upper bound on the memory one sequence (KV cache) may take; 0 = no limit. Exceeding it is an
-  // error at sequence creation, never an out-of-memory kill.
+  // Upper bound on the memory one sequence (generation or Logits call) may take: its KV cache for
+  // max_context positions plus its scratch buffers; 0 = no limit. Both are computed from the
+  // config before anything is allocated: Load fails with kOutOfMemory if a single sequence cannot
+  // fit, and long prompts are then processed in chunks small enough to stay under the limit.
+  // Exceeding it is an error, never an out-of-memory kill. Weights are not counted (they are
+  // memory-mapped and shared by all sequences; see ModelInfo::weight_bytes).
   int64_t memory_limit_bytes = 0;
   // Load DeepSeek-V3/R1's multi-token-prediction module when the checkpoint has one (used for
   // speculative decoding, see GenerateOptions::mtp). false saves its memory.
@@ -45,12 +49,22 @@ struct ModelInfo {
   std::map<std::string, int64_t> params_by_dtype;  // stored dtype name -> parameter count
   int64_t kv_cache_bytes_per_token = 0;
   int64_t mtp_modules = 0;    // multi-token-prediction modules loaded (0: none)
+  int64_t weight_bytes = 0;    // weights read from the checkpoint (memory-mapped, paged in on use)
+  int64_t sequence_bytes = 0;  // one sequence: KV cache for max_context positions + scratch
 };
 
+// Thread safety: a loaded Model is immutable and may be shared by any number of threads. Every
+// call that computes (Logits here, Generate / GenerateChat in generate.h) creates its own sequence
+// (KV cache + scratch) for the duration of the call, so concurrent calls never share mutable
+// state, and with the same inputs and seed each gives exactly what it gives when run alone
+// (tests/concurrency). The weights stay mapped until the Model is destroyed: destroy it only after
+// every call using it has returned. Each call runs its kernels on `ModelOptions::threads` threads
+// of its own; N concurrent calls use N times as many, so lower `threads` when serving many at once.
 class Model {
  public:
-  // Loads a Hugging Face checkpoint folder (config.json + *.safetensors). Errors name the file
-  // and the field or tensor at fault.
+  // Loads a Hugging Face checkpoint folder (config.json + *.safetensors) or a GGUF file
+  // (llama.cpp's format: deepseek2, qwen2, llama). Errors name the file and the field or tensor
+  // at fault.
   static Result<std::unique_ptr<Model>> Load(const std::string& path, const ModelOptions& options = {});
   ~Model();
   Model(const Model&) = delete;

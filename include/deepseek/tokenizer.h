@@ -13,11 +13,13 @@
 
 namespace deepseek {
 
-// Every const member is thread-safe: one Tokenizer may serve any number of threads.
+// Thread safety: every const member is thread-safe and keeps no state between calls, so one
+// Tokenizer may serve any number of threads (tests/concurrency checks concurrent Encode and
+// RenderChat).
 class Tokenizer {
  public:
   // `path`: a tokenizer.json file or a folder holding one (tokenizer_config.json beside it supplies
-  // BOS/EOS and the chat template).
+  // BOS/EOS and the chat template), or a GGUF model file (its embedded tokenizer.ggml.* metadata).
   static Result<std::unique_ptr<Tokenizer>> Load(const std::string& path);
   ~Tokenizer();
 

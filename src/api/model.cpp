@@ -12,6 +12,13 @@ Model::~Model() = default;
 const ModelInfo& Model::info() const { return impl_->info; }
 
 Result<std::unique_ptr<Model>> Model::Load(const std::string& path, const ModelOptions& options) {
+  for (auto [name, v] : {std::pair<const char*, int64_t>{"threads", options.threads}, {"max_context", options.max_context},
+                         {"memory_limit_bytes", options.memory_limit_bytes}}) {
+    if (v < 0) {
+      return Status(StatusCode::kInvalidArgument,
+                    std::string("ModelOptions.") + name + " must not be negative, got " + std::to_string(v));
+    }
+  }
   ds::ModelLoadOptions o;
   o.threads = options.threads;
   o.max_context = options.max_context;
@@ -29,6 +36,8 @@ Result<std::unique_ptr<Model>> Model::Load(const std::string& path, const ModelO
     impl->info = ModelInfo{path, c.model_type, s.architecture, c.vocab_size, c.hidden_size, c.num_hidden_layers,
                            s.max_context, s.total_params, s.active_params, s.params_by_dtype, s.kv_bytes_per_token};
     impl->info.mtp_modules = s.mtp_layers_loaded;
+    impl->info.weight_bytes = s.weight_bytes;
+    impl->info.sequence_bytes = s.sequence_bytes;
     return std::unique_ptr<Model>(new Model(std::move(impl)));
   } catch (const std::bad_alloc&) {
     return Status(StatusCode::kOutOfMemory, path + ": out of memory while loading");

@@ -2,6 +2,7 @@
 
 #include "api/status_convert.h"
 #include "api/tokenizer_impl.h"
+#include "loader/gguf_tokenizer.h"
 #include "tokenizer/jinja/chat_template.h"
 
 namespace deepseek {
@@ -10,7 +11,7 @@ Tokenizer::Tokenizer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Tokenizer::~Tokenizer() = default;
 
 Result<std::unique_ptr<Tokenizer>> Tokenizer::Load(const std::string& path) {
-  auto tok = ds::Tokenizer::Load(path);
+  auto tok = ds::LoadTokenizerFromAnyFile(path);
   if (!tok.ok()) return ds::ToPublic(tok.status());
   auto impl = std::make_unique<Impl>();
   impl->tokenizer = std::move(tok).value();

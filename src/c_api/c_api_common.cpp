@@ -1,4 +1,6 @@
 // The C ABI's plumbing: version, thread-local errors, status names, buffers.
+#include <cstdint>
+#include <cstring>
 #include <cstdlib>
 
 #include "c_api/c_api_internal.h"
@@ -62,7 +64,12 @@ const char* ds_version(void) { return deepseek::Version(); }
 const char* ds_last_error(void) { return ds::capi::g_last_error.c_str(); }
 
 const char* ds_status_name(ds_status status) {
-  switch (status) {
+  // A C caller may pass any int. Read the bits as an integer: loading an out-of-range value through
+  // the C++ enum type is undefined behaviour (found by fuzz_c_api under UBSan).
+  int32_t code = 0;
+  static_assert(sizeof(status) == sizeof(code));
+  std::memcpy(&code, &status, sizeof code);
+  switch (code) {
     case DS_OK: return "DS_OK";
     case DS_INVALID_ARGUMENT: return "DS_INVALID_ARGUMENT";
     case DS_NOT_FOUND: return "DS_NOT_FOUND";

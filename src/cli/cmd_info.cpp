@@ -47,6 +47,9 @@ int RunInfo(int argc, char** argv) {
               static_cast<long long>(i.kv_cache_bytes_per_token),
               Human(static_cast<double>(i.kv_cache_bytes_per_token) * i.max_context, "B").c_str(),
               static_cast<long long>(i.max_context));
+  std::printf("memory:           weights %s (memory-mapped), %s per sequence (KV cache + scratch)\n",
+              Human(static_cast<double>(i.weight_bytes), "B").c_str(),
+              Human(static_cast<double>(i.sequence_bytes), "B").c_str());
   return 0;
 }
 

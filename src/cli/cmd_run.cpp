@@ -17,7 +17,7 @@ constexpr char kRunUsage[] =
     "usage: deepseek run [--model DIR] --prompt TEXT [--chat] [--system TEXT] [--max-tokens N]\n"
     "                    [--temperature T] [--top-p P] [--top-k K] [--min-p P] [--seed S]\n"
     "                    [--stop TEXT] [--show-reasoning] [--tokenizer PATH] [--threads N] [--ctx N]\n"
-    "                    [--mtp auto|on|off] [--draft N]\n"
+    "                    [--mtp auto|on|off] [--draft N] [--memory-limit BYTES]\n"
     "       deepseek chat [--model DIR] [same sampling options]\n"
     "Without --model, the bundled demo model is used ($DEEPSEEK_MODEL, else models/deepseek-demo\n"
     "from the install's share/deepseek or the source tree).\n";

@@ -11,6 +11,7 @@
 #include "cli/cli_args.h"
 #include "cli/commands.h"
 #include "common/json_util.h"
+#include "loader/gguf_tokenizer.h"
 #include "tokenizer/tokenizer.h"
 
 namespace ds::cli {
@@ -20,7 +21,7 @@ constexpr char kCmd[] = "tokenize";
 constexpr char kUsage[] =
     "usage: deepseek tokenize --tokenizer PATH [--decode] [--add-special-tokens]\n"
     "                         [--skip-special-tokens] [--timing]\n"
-    "  PATH: tokenizer.json or a folder holding it (and tokenizer_config.json).\n"
+    "  PATH: tokenizer.json, a folder holding it (and tokenizer_config.json), or a GGUF model file.\n"
     "  Reads JSON Lines on stdin: {\"text\": ...} (or {\"ids\": [...]} with --decode) and writes\n"
     "  {\"ids\": [...]} (or {\"text\": ...}) lines in the same order. By default nothing is added\n"
     "  around the text; special-token strings inside it are still recognised.\n"
@@ -83,7 +84,7 @@ int RunTokenize(int argc, char** argv) {
   const bool timing = args.Flag("timing");
 
   const auto load_start = Clock::now();
-  auto tok = Tokenizer::Load(*path);
+  auto tok = LoadTokenizerFromAnyFile(*path);  // tokenizer.json, its folder, or a GGUF file
   if (!tok.ok()) return Fail(kCmd, tok.status().ToString());
   const double load_ms = MsSince(load_start);
 

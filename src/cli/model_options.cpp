@@ -6,13 +6,14 @@
 
 namespace ds::cli {
 
-std::set<std::string> ModelOptionNames() { return {"threads", "ctx", "kv-bf16", "quiet"}; }
+std::set<std::string> ModelOptionNames() { return {"threads", "ctx", "kv-bf16", "quiet", "memory-limit"}; }
 
 deepseek::ModelOptions ModelOptionsFromArgs(CliArgs& args) {
   deepseek::ModelOptions o;
   o.threads = static_cast<int>(args.GetInt("threads", 0));
   o.max_context = args.GetInt("ctx", 0);
   o.kv_cache_bf16 = args.Flag("kv-bf16");
+  o.memory_limit_bytes = args.GetInt("memory-limit", 0);  // KV cache + scratch per sequence, bytes
   if (!args.Flag("quiet") && isatty(STDERR_FILENO)) {
     o.progress = [](double f, const std::string& stage) {
       std::fprintf(stderr, "\rloading %s: %3d%%", stage.c_str(), static_cast<int>(f * 100));

@@ -28,6 +28,7 @@ StatusOr<std::shared_ptr<MappedFile>> MappedFile::Open(const std::string& path) 
   file->path_ = path;
   file->fd_ = fd;
   file->size_ = static_cast<size_t>(st.st_size);
+  file->mtime_ns_ = static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
   if (file->size_ > 0) {
     void* p = ::mmap(nullptr, file->size_, PROT_READ, MAP_SHARED, fd, 0);
     if (p == MAP_FAILED) {
@@ -47,7 +48,8 @@ MappedFile::~MappedFile() {
 bool MappedFile::ChangedOnDisk() const {
   struct stat st {};
   if (::fstat(fd_, &st) != 0) return true;
-  return static_cast<size_t>(st.st_size) != size_;
+  const int64_t mtime_ns = static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
+  return static_cast<size_t>(st.st_size) != size_ || mtime_ns != mtime_ns_;
 }
 
 StatusOr<std::string> ReadFileToString(const std::string& path) {

@@ -22,8 +22,10 @@ class MappedFile {
   size_t size() const { return size_; }
   const std::string& path() const { return path_; }
 
-  // True if the file on disk no longer has the size it had when mapped (truncated while in use:
-  // touching pages past the new end would raise SIGBUS, so callers check before long work).
+  // True if the mapped file was truncated or written to since it was mapped (its size or
+  // modification time differ). Truncation makes touching pages past the new end raise SIGBUS and
+  // in-place writes change the weights under a running model, so callers check before long work.
+  // A file replaced by rename is not "changed": the mapping keeps the old, intact contents.
   bool ChangedOnDisk() const;
 
  private:
@@ -32,6 +34,7 @@ class MappedFile {
   const uint8_t* data_ = nullptr;
   size_t size_ = 0;
   int fd_ = -1;
+  int64_t mtime_ns_ = 0;
 };
 
 // Reads a whole (small) file into a string. Errors name the file.

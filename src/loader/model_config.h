@@ -18,6 +18,9 @@ struct RopeScaling {
   double beta_fast = 32.0, beta_slow = 1.0;        // yarn
   double mscale = 1.0, mscale_all_dim = 0.0;       // yarn (DeepSeek)
   double low_freq_factor = 1.0, high_freq_factor = 4.0;  // llama3
+  // GGUF (llama.cpp's rope_freqs.weight): per-frequency divisors already computed from the llama3
+  // parameters; when set they replace the type-based scaling.
+  std::vector<float> freq_factors;
 };
 
 struct ModelConfig {

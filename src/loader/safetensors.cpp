@@ -216,4 +216,14 @@ uint64_t WeightStore::TotalBytes() const {
   return total;
 }
 
+Status WeightStore::CheckUnchanged() const {
+  for (const auto& f : files_) {
+    if (f->ChangedOnDisk()) {
+      return absl::FailedPreconditionError(StrCat(f->path(), ": the file was truncated or modified after it was "
+                                                  "loaded; reload the model"));
+    }
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace ds

@@ -30,6 +30,8 @@ class SafetensorsFile {
   const std::map<std::string, std::string>& metadata() const { return metadata_; }
   // A zero-copy tensor for `name`, or NotFound.
   StatusOr<Tensor> Get(const std::string& name) const;
+  // True if the file was truncated or written to since it was mapped (see MappedFile).
+  bool ChangedOnDisk() const { return file_->ChangedOnDisk(); }
 
  private:
   Status ParseHeader();
@@ -52,7 +54,10 @@ class WeightStore : public TensorSource {
   const SafetensorsEntry* Entry(const std::string& name) const;
   // The file holding `name` (for error messages).
   std::string FileOf(const std::string& name) const override;
-  uint64_t TotalBytes() const;
+  uint64_t TotalBytes() const override;
+  size_t FileCount() const override { return files_.size(); }
+  // FailedPrecondition naming the first file truncated or written to since it was mapped.
+  Status CheckUnchanged() const override;
   const std::vector<std::unique_ptr<SafetensorsFile>>& files() const { return files_; }
 
  private:

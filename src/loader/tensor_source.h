@@ -18,6 +18,13 @@ class TensorSource {
   virtual StatusOr<Tensor> Get(const std::string& name) const = 0;
   // The file holding `name`, for error messages.
   virtual std::string FileOf(const std::string& name) const = 0;
+  // Bytes of all tensors (what the model will read), for the memory report at load.
+  virtual uint64_t TotalBytes() const { return 0; }
+  // Files mapped (for the same report).
+  virtual size_t FileCount() const { return 1; }
+  // FailedPrecondition naming a backing file truncated or modified after loading (reading a
+  // truncated mapping raises SIGBUS, so models check this before each request).
+  virtual Status CheckUnchanged() const { return absl::OkStatus(); }
 };
 
 }  // namespace ds

@@ -3,6 +3,7 @@
 #include <filesystem>
 
 #include "absl/strings/str_join.h"
+#include "loader/gguf_model.h"
 #include "loader/safetensors.h"
 #include "models/deepseek.h"
 #include "models/dense_decoder.h"
@@ -48,6 +49,12 @@ StatusOr<Loader> FindLoader(const ModelConfig& config) {
 StatusOr<std::unique_ptr<CausalLm>> LoadCausalLm(const std::string& path, const ModelLoadOptions& options) {
   std::error_code ec;
   if (!std::filesystem::exists(path, ec)) return absl::NotFoundError(StrCat(path, ": no such file or folder"));
+  if (IsGgufFile(path)) {
+    DS_ASSIGN_OR_RETURN(std::shared_ptr<const GgufFile> gguf, GgufFile::Open(path));
+    DS_ASSIGN_OR_RETURN(ModelConfig config, GgufModelConfig(*gguf));
+    DS_ASSIGN_OR_RETURN(Loader load, FindLoader(config));
+    return load(config, std::make_unique<GgufTensorSource>(gguf, config), options);
+  }
   DS_ASSIGN_OR_RETURN(ModelConfig config, ReadHfConfig(path));
   DS_ASSIGN_OR_RETURN(Loader load, FindLoader(config));
   DS_ASSIGN_OR_RETURN(auto weights, WeightStore::Open(path));

@@ -13,7 +13,8 @@ namespace ds {
 // model_type values this build can run.
 std::vector<std::string> SupportedModelTypes();
 
-// Loads a Hugging Face checkpoint folder (config.json + safetensors) with the matching architecture.
+// Loads a Hugging Face checkpoint folder (config.json + safetensors) or a GGUF file with the
+// matching architecture.
 StatusOr<std::unique_ptr<CausalLm>> LoadCausalLm(const std::string& path, const ModelLoadOptions& options);
 
 // Builds the architecture `config.model_type` from any weight source whose tensors carry the HF

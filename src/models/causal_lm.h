@@ -22,7 +22,9 @@ struct ModelLoadOptions {
   int64_t max_context = 0;                // positions per sequence; 0: min(model max, 4096)
   KvCacheDType kv_cache_dtype = KvCacheDType::kF32;
   ComputePrecision precision = ComputePrecision::kF32;
-  int64_t memory_limit_bytes = 0;         // KV cache + scratch per sequence; 0: unlimited
+  // KV cache + scratch per sequence; 0: unlimited. Checked before anything is allocated: a load
+  // whose single sequence cannot fit fails, and prefill runs in chunks small enough to fit.
+  int64_t memory_limit_bytes = 0;
   bool load_mtp = false;                  // keep the multi-token-prediction layers
   std::function<void(double, const std::string&)> progress;  // fraction done, stage; may be empty
 };
@@ -37,6 +39,8 @@ struct ModelStats {
   int64_t mtp_layers_loaded = 0;
   int64_t mtp_params = 0;          // parameters the loaded MTP modules add
   int64_t max_context = 0;         // positions per sequence in this load
+  int64_t weight_bytes = 0;        // bytes of weights the model reads (memory-mapped, paged in on use)
+  int64_t sequence_bytes = 0;      // one sequence: KV cache for max_context positions + decode scratch
 };
 
 // Per-sequence state: cache contents for positions [0, length()).
@@ -58,6 +62,8 @@ class SequenceState {
     (void)layer, (void)position;
     return {};
   }
+  // Scratch memory this sequence holds now (beyond its KV cache), for limit checks and tests.
+  virtual int64_t scratch_bytes() const { return 0; }
 };
 
 class CausalLm {

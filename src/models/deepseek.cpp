@@ -26,6 +26,7 @@ class DeepseekSequence : public SequenceState {
   int64_t mtp_length() const override { return mtp_length_; }
   void TruncateMtp(int64_t n) override { mtp_length_ = std::min(mtp_length_, std::max<int64_t>(n, 0)); }
   std::vector<float> CacheRow(int64_t layer, int64_t position) const override;
+  int64_t scratch_bytes() const override { return static_cast<int64_t>(ws.bytes() + ctx.scratch_bytes()); }
 
   MlaKvCache cache;
   MlaKvCache mtp_cache;  // one layer per MTP module, its own positions
@@ -51,11 +52,9 @@ class DeepseekModel : public CausalLm {
   const ModelStats& stats() const override { return stats_; }
 
   StatusOr<std::unique_ptr<SequenceState>> NewSequence() const override {
-    const int64_t bytes = (stats_.kv_bytes_per_token + mtp_kv_bytes_per_token()) * capacity_;
-    if (options_.memory_limit_bytes > 0 && bytes > options_.memory_limit_bytes) {
-      return absl::ResourceExhaustedError(StrCat("KV cache for ", capacity_, " positions needs ", bytes,
-                                                 " bytes, over the memory limit of ", options_.memory_limit_bytes));
-    }
+    DS_RETURN_IF_ERROR(CheckSequenceFits());
+    // Reading a truncated mapping raises SIGBUS: refuse to start on weights changed since loading.
+    DS_RETURN_IF_ERROR(store_->CheckUnchanged());
     return std::unique_ptr<SequenceState>(std::make_unique<DeepseekSequence>(
         config_, capacity_, mtp_modules(), options_.kv_cache_dtype, options_.threads, options_.precision));
   }
@@ -69,8 +68,10 @@ class DeepseekModel : public CausalLm {
     return Run(state, tokens, all_logits, logits, &hidden);
   }
   int64_t mtp_modules() const override { return static_cast<int64_t>(mtp_.size()); }
+  // From the config and options, so the memory check before loading already counts the MTP cache.
   int64_t mtp_kv_bytes_per_token() const {
-    return MlaKvCache::BytesPerToken(mtp_modules(), config_.kv_lora_rank, config_.qk_rope_head_dim,
+    const int64_t modules = options_.load_mtp ? config_.num_nextn_predict_layers : 0;
+    return MlaKvCache::BytesPerToken(modules, config_.kv_lora_rank, config_.qk_rope_head_dim,
                                      options_.kv_cache_dtype);
   }
   Status MtpForward(SequenceState& state, int64_t module, std::span<const float> hidden,
@@ -79,7 +80,18 @@ class DeepseekModel : public CausalLm {
 
   Status Load(const ModelConfig& c, std::unique_ptr<TensorSource> store, const ModelLoadOptions& o);
 
+  // Upper bound of the scratch memory (workspace + kernel scratch) one Forward of `m` tokens takes.
+  int64_t ScratchBytes(int64_t m) const;
+
  private:
+  int64_t KvCacheBytes() const { return (stats_.kv_bytes_per_token + mtp_kv_bytes_per_token()) * capacity_; }
+  Status CheckSequenceFits() const;
+  // Largest prefill chunk whose scratch fits beside the KV cache under the memory limit.
+  int64_t ChunkTokens(int64_t m) const;
+  // Runs `tokens` at the sequence's next positions; writes last-row (or every-row) logits to
+  // `logits` and every row's normalized final state to `hidden`, each unless null.
+  Status ForwardChunk(DeepseekSequence& st, std::span<const int32_t> tokens, bool all_logits, float* logits,
+                      float* hidden) const;
   Status LoadLayer(WeightLoader& loader, int64_t i);
   void ComputeStats(const WeightLoader& loader);
   // Forward over `tokens`; `hidden`, when given, receives every row's normalized final state.
@@ -130,18 +142,69 @@ void DeepseekModel::ComputeStats(const WeightLoader& loader) {
   }
   stats_.total_params = total;
   stats_.active_params = active;
-  stats_.max_context = capacity_;
-  stats_.kv_bytes_per_token =
-      MlaKvCache::BytesPerToken(c.num_hidden_layers, c.kv_lora_rank, c.qk_rope_head_dim, options_.kv_cache_dtype);
   stats_.mtp_layers_loaded = mtp_modules();
   for (const MtpModule& m : mtp_) stats_.mtp_params += m.params();
+}
+
+int64_t DeepseekModel::ScratchBytes(int64_t m) const {
+  const ModelConfig& c = config_;
+  const int64_t d = c.hidden_size, heads = c.num_attention_heads, rank = c.kv_lora_rank, dr = c.qk_rope_head_dim;
+  const int64_t moe_inter = c.moe_intermediate_size * std::max<int64_t>(c.n_shared_experts, 1);
+  const int64_t inter = std::max(c.intermediate_size, moe_inter);
+  // Floats per token in the workspace slots (see Forward, MlaAttention::Forward, GatedMlp, MoeLayer).
+  const int64_t per_token = 3 * d                                               // slots 30..32
+                            + heads * (c.qk_nope_head_dim + dr) + c.q_lora_rank + rank + dr  // slots 0..2
+                            + heads * (2 * rank + dr + c.v_head_dim)           // slots 3..6
+                            + 3 * inter                                        // slots 20..21
+                            + c.n_routed_experts + 6 * c.num_experts_per_tok + 2 * d;  // slots 10..13, routing
+  // Kernel scratch: a decoded weight row and a 256-row panel of the widest weight; attention
+  // scores and widened cache rows per kernel thread.
+  const int64_t widest = std::max({d, inter, c.q_lora_rank, rank, heads * c.v_head_dim});
+  const int64_t threads = KernelContext(options_.threads).threads();
+  const int64_t kernel = widest + 256 * widest + threads * (capacity_ + rank + dr);
+  return 4 * (m * per_token + kernel);
+}
+
+Status DeepseekModel::CheckSequenceFits() const {
+  const int64_t limit = options_.memory_limit_bytes;
+  if (limit > 0 && stats_.sequence_bytes > limit) {
+    return absl::ResourceExhaustedError(
+        StrCat(config_.source, ": one sequence needs ", stats_.sequence_bytes, " bytes (KV cache for ", capacity_,
+               " positions: ", KvCacheBytes(), ", scratch: ", stats_.sequence_bytes - KvCacheBytes(),
+               "), over the memory limit of ", limit, " bytes; lower max_context or raise the limit"));
+  }
+  return absl::OkStatus();
+}
+
+int64_t DeepseekModel::ChunkTokens(int64_t m) const {
+  if (options_.memory_limit_bytes <= 0) return m;
+  const int64_t budget = options_.memory_limit_bytes - KvCacheBytes();
+  int64_t chunk = m;
+  while (chunk > 1 && ScratchBytes(chunk) > budget) chunk = (chunk + 1) / 2;
+  return chunk;
 }
 
 Status DeepseekModel::Load(const ModelConfig& c, std::unique_ptr<TensorSource> store, const ModelLoadOptions& o) {
   config_ = c;
   options_ = o;
   store_ = std::move(store);
+  if (o.max_context > c.max_position_embeddings) {
+    return absl::InvalidArgumentError(StrCat("max_context ", o.max_context, " exceeds the model's ",
+                                             c.max_position_embeddings, " positions (max_position_embeddings in ",
+                                             c.source, ")"));
+  }
   capacity_ = o.max_context > 0 ? o.max_context : std::min<int64_t>(c.max_position_embeddings, 4096);
+  // Memory is known from the headers and the config before any weight is touched: report it, and
+  // refuse a load whose single sequence would not fit the caller's limit.
+  stats_.max_context = capacity_;
+  stats_.kv_bytes_per_token =
+      MlaKvCache::BytesPerToken(c.num_hidden_layers, c.kv_lora_rank, c.qk_rope_head_dim, o.kv_cache_dtype);
+  stats_.weight_bytes = static_cast<int64_t>(store_->TotalBytes());
+  stats_.sequence_bytes = KvCacheBytes() + ScratchBytes(1);
+  LogInfo(c.source, ": weights take ", stats_.weight_bytes, " bytes (memory-mapped from ", store_->FileCount(),
+          " file(s), paged in as used); one sequence of ", capacity_, " positions takes ", stats_.sequence_bytes,
+          " bytes (KV cache ", KvCacheBytes(), " + scratch)");
+  DS_RETURN_IF_ERROR(CheckSequenceFits());
   rope_ = BuildRopeTables(c, c.qk_rope_head_dim, capacity_);
   WeightLoader loader(*store_, config_);
   DS_ASSIGN_OR_RETURN(embed_, loader.Matrix("model.embed_tokens.weight", c.vocab_size, c.hidden_size));
@@ -169,12 +232,27 @@ Status DeepseekModel::Load(const ModelConfig& c, std::unique_ptr<TensorSource> s
 Status DeepseekModel::Run(SequenceState& base, std::span<const int32_t> tokens, bool all_logits,
                           std::vector<float>& logits, std::vector<float>* hidden) const {
   auto& st = static_cast<DeepseekSequence&>(base);
-  const int64_t m = static_cast<int64_t>(tokens.size()), d = config_.hidden_size, start = st.length_;
+  const int64_t m = static_cast<int64_t>(tokens.size()), start = st.length_;
   if (m == 0) return absl::InvalidArgumentError("forward: no tokens given");
   if (start + m > capacity_) {
     return absl::OutOfRangeError(StrCat("sequence of ", start + m, " tokens exceeds the context of ", capacity_,
                                         " positions (set a larger max_context)"));
   }
+  const int64_t chunk = ChunkTokens(m), vocab = config_.vocab_size, d = config_.hidden_size;
+  logits.resize((all_logits ? m : 1) * vocab);
+  if (hidden != nullptr) hidden->resize(m * d);
+  for (int64_t i = 0; i < m; i += chunk) {
+    const int64_t n = std::min(chunk, m - i);
+    float* out = all_logits ? logits.data() + i * vocab : (i + n == m ? logits.data() : nullptr);
+    float* hid = hidden != nullptr ? hidden->data() + i * d : nullptr;
+    DS_RETURN_IF_ERROR(ForwardChunk(st, tokens.subspan(i, n), all_logits, out, hid));
+  }
+  return absl::OkStatus();
+}
+
+Status DeepseekModel::ForwardChunk(DeepseekSequence& st, std::span<const int32_t> tokens, bool all_logits,
+                                   float* logits, float* hidden) const {
+  const int64_t m = static_cast<int64_t>(tokens.size()), d = config_.hidden_size, start = st.length_;
   KernelContext& ctx = st.ctx;
   Workspace& ws = st.ws;
   std::vector<int32_t> positions(m);
@@ -186,15 +264,16 @@ Status DeepseekModel::Run(SequenceState& base, std::span<const int32_t> tokens, 
   for (size_t i = 0; i < layers_.size(); ++i) {
     DS_RETURN_IF_ERROR(layers_[i].Forward(h, x, y, m, positions, rope_, st.cache, static_cast<int64_t>(i), ctx, ws));
   }
+  st.length_ = start + m;
+  if (logits == nullptr && hidden == nullptr) return absl::OkStatus();
   // The final norm of a row does not depend on the others, so normalizing every row (when the
   // hidden states are wanted) leaves the last rows' values unchanged.
   const int64_t rows = all_logits ? m : 1;
   const int64_t normed = hidden != nullptr ? m : rows;
   DS_RETURN_IF_ERROR(final_norm_.Apply(h + (m - normed) * d, normed, d, x, d, ctx));
-  if (hidden != nullptr) hidden->assign(x, x + m * d);
-  logits.resize(rows * config_.vocab_size);
-  DS_RETURN_IF_ERROR(lm_head_.Apply(x + (normed - rows) * d, rows, d, logits.data(), config_.vocab_size, ctx));
-  st.length_ = start + m;
+  if (hidden != nullptr) std::copy(x, x + m * d, hidden);
+  if (logits != nullptr)
+    DS_RETURN_IF_ERROR(lm_head_.Apply(x + (normed - rows) * d, rows, d, logits, config_.vocab_size, ctx));
   return absl::OkStatus();
 }
 

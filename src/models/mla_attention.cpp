@@ -25,7 +25,12 @@ StatusOr<MlaAttention> MlaAttention::Load(WeightLoader& loader, const std::strin
   }
   DS_ASSIGN_OR_RETURN(a.kv_a_proj, Linear::Load(loader, p + ".kv_a_proj_with_mqa", a.rank + a.dr, a.hidden));
   DS_ASSIGN_OR_RETURN(a.kv_a_norm, RmsNormLayer::Load(loader, p + ".kv_a_layernorm.weight", a.rank, c.rms_norm_eps));
-  DS_ASSIGN_OR_RETURN(a.kv_b, loader.Matrix(p + ".kv_b_proj.weight", a.heads * (a.dn + a.dv), a.rank));
+  if (!loader.Has(p + ".kv_b_proj.weight") && loader.Has(p + ".k_b_proj.weight")) {
+    DS_ASSIGN_OR_RETURN(a.k_b, loader.Matrix(p + ".k_b_proj.weight", a.heads * a.rank, a.dn));
+    DS_ASSIGN_OR_RETURN(a.v_b, loader.Matrix(p + ".v_b_proj.weight", a.heads * a.dv, a.rank));
+  } else {
+    DS_ASSIGN_OR_RETURN(a.kv_b, loader.Matrix(p + ".kv_b_proj.weight", a.heads * (a.dn + a.dv), a.rank));
+  }
   DS_ASSIGN_OR_RETURN(a.o_proj, Linear::Load(loader, p + ".o_proj", a.hidden, a.heads * a.dv));
   a.softmax_scale = static_cast<float>(1.0 / std::sqrt(static_cast<double>(a.dn + a.dr))) * attention_scale;
   return a;
@@ -33,7 +38,8 @@ StatusOr<MlaAttention> MlaAttention::Load(WeightLoader& loader, const std::strin
 
 int64_t MlaAttention::params() const {
   const int64_t q = q_lora ? q_a_proj.params() + q_a_norm.w.numel() + q_b_proj.params() : q_proj.params();
-  return q + kv_a_proj.params() + kv_a_norm.w.numel() + kv_b.numel() + o_proj.params();
+  return q + kv_a_proj.params() + kv_a_norm.w.numel() + (kv_b.defined() ? kv_b.numel() : k_b.numel() + v_b.numel()) +
+         o_proj.params();
 }
 
 Status MlaAttention::Forward(const float* x, int64_t m, std::span<const int32_t> positions, const RopeTables& rope,
@@ -60,8 +66,9 @@ Status MlaAttention::Forward(const float* x, int64_t m, std::span<const int32_t>
   float* q_lat = ws.Get(3, m * heads * rank);
   float* q_pe = ws.Get(4, m * heads * dr);
   for (int64_t h = 0; h < heads; ++h) {
-    const Tensor w_uk = kv_b.Rows(h * (dn + dv), h * (dn + dv) + dn);
-    DS_RETURN_IF_ERROR(RunMatMul({q + h * qd, m, dn, qdim, &w_uk, true, q_lat + h * rank, heads * rank, false}, ctx));
+    const bool split = !kv_b.defined();
+    const Tensor w_uk = split ? k_b.Rows(h * rank, (h + 1) * rank) : kv_b.Rows(h * (dn + dv), h * (dn + dv) + dn);
+    DS_RETURN_IF_ERROR(RunMatMul({q + h * qd, m, dn, qdim, &w_uk, !split, q_lat + h * rank, heads * rank, false}, ctx));
   }
   for (int64_t t = 0; t < m; ++t) {
     for (int64_t h = 0; h < heads; ++h) std::memcpy(q_pe + (t * heads + h) * dr, q + t * qdim + h * qd + dn, dr * sizeof(float));
@@ -72,7 +79,7 @@ Status MlaAttention::Forward(const float* x, int64_t m, std::span<const int32_t>
   // Values: o[t,h] = o_lat[t,h] . W_UV[h]^T, then the output projection.
   float* o = ws.Get(6, m * heads * dv);
   for (int64_t h = 0; h < heads; ++h) {
-    const Tensor w_uv = kv_b.Rows(h * (dn + dv) + dn, (h + 1) * (dn + dv));
+    const Tensor w_uv = kv_b.defined() ? kv_b.Rows(h * (dn + dv) + dn, (h + 1) * (dn + dv)) : v_b.Rows(h * dv, (h + 1) * dv);
     DS_RETURN_IF_ERROR(RunMatMul({o_lat + h * rank, m, rank, heads * rank, &w_uv, false, o + h * dv, heads * dv, false}, ctx));
   }
   return o_proj.Apply(o, m, heads * dv, out, hidden, ctx);

@@ -17,6 +17,9 @@ struct MlaAttention {
   Linear kv_a_proj;          // [rank + dr, hidden]
   RmsNormLayer kv_a_norm;    // [rank]
   Tensor kv_b;               // [H*(dn+dv), rank]
+  // llama.cpp's split form of kv_b (GGUF attn_k_b / attn_v_b), used when kv_b is absent:
+  Tensor k_b;                // [H*rank, dn]: per head W_UK transposed
+  Tensor v_b;                // [H*dv, rank]: per head W_UV
   Linear o_proj;             // [hidden, H*dv]
   int64_t heads = 0, dn = 0, dr = 0, dv = 0, rank = 0, hidden = 0;
   float softmax_scale = 0.0f;

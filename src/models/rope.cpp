@@ -24,7 +24,9 @@ std::vector<float> RopeInverseFrequencies(const ModelConfig& c, int64_t dim) {
     inv[i] = static_cast<float>(1.0 / std::pow(c.rope_theta, static_cast<double>(2 * i) / dim));
   }
   const RopeScaling& rs = c.rope_scaling;
-  if (rs.type == "yarn" && rs.factor > 1.0) {
+  if (static_cast<int64_t>(rs.freq_factors.size()) == half) {
+    for (int64_t i = 0; i < half; ++i) inv[i] /= rs.freq_factors[i];
+  } else if (rs.type == "yarn" && rs.factor > 1.0) {
     const double orig = rs.original_max_position_embeddings > 0 ? rs.original_max_position_embeddings : 4096;
     double low = std::floor(YarnCorrectionDim(rs.beta_fast, dim, c.rope_theta, orig));
     double high = std::ceil(YarnCorrectionDim(rs.beta_slow, dim, c.rope_theta, orig));

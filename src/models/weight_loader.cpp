@@ -34,7 +34,8 @@ StatusOr<Tensor> WeightLoader::Matrix(const std::string& name, int64_t rows, int
       DS_ASSIGN_OR_RETURN(s, s.ToF32());
     }
     t.SetBlockScales(std::move(s), br);
-  } else if (t.dtype() != DType::kBF16 && t.dtype() != DType::kF16 && t.dtype() != DType::kF32) {
+  } else if (t.dtype() != DType::kBF16 && t.dtype() != DType::kF16 && t.dtype() != DType::kF32 &&
+             !IsBlockQuantized(t.dtype())) {
     return absl::UnimplementedError(StrCat(store_.FileOf(name), ": tensor '", name, "' has dtype ",
                                            DTypeName(t.dtype()), ", not a supported weight dtype"));
   }

@@ -5,11 +5,12 @@
 namespace ds {
 
 const DTypeInfo& GetDTypeInfo(DType t) {
-  static const std::array<DTypeInfo, 16> kInfo = {{
+  static const std::array<DTypeInfo, 19> kInfo = {{
       {"f32", 1, 4}, {"f16", 1, 2}, {"bf16", 1, 2}, {"f8_e4m3", 1, 1},
       {"i8", 1, 1}, {"u8", 1, 1}, {"i16", 1, 2}, {"i32", 1, 4}, {"i64", 1, 8}, {"bool", 1, 1},
       {"f64", 1, 8},
       {"q8_0", 32, 34}, {"q4_0", 32, 18}, {"q4_k", 256, 144}, {"q5_k", 256, 176}, {"q6_k", 256, 210},
+      {"q5_0", 32, 22}, {"q5_1", 32, 24}, {"q4_1", 32, 20},
   }};
   return kInfo[static_cast<size_t>(t)];
 }

@@ -13,4 +13,10 @@ float* KernelContext::Scratch(int slot, size_t n) {
   return scratch_[slot].data();
 }
 
+size_t KernelContext::scratch_bytes() const {
+  size_t b = 0;
+  for (const auto& v : scratch_) b += v.capacity() * sizeof(float);
+  return b;
+}
+
 }  // namespace ds

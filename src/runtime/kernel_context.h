@@ -18,6 +18,8 @@ class KernelContext {
   ComputePrecision precision() const { return precision_; }
   // A float buffer of at least `n` elements, valid until the next call with the same `slot`.
   float* Scratch(int slot, size_t n);
+  // Bytes held by the scratch buffers.
+  size_t scratch_bytes() const;
 
  private:
   int threads_;

@@ -5,6 +5,7 @@
 
 #include "common/float_convert.h"
 #include "common/mapped_file.h"
+#include "runtime/quant_blocks.h"
 
 namespace ds {
 
@@ -119,6 +120,10 @@ StatusOr<Tensor> Tensor::ToF32() const {
       break;
     }
     default:
+      if (IsBlockQuantized(dtype_) && n % GetDTypeInfo(dtype_).block_elems == 0) {
+        DequantizeRow(dtype_, data<uint8_t>(), dst, n);
+        break;
+      }
       return absl::UnimplementedError(StrCat("cannot convert ", DTypeName(dtype_), " to f32"));
   }
   return out;

@@ -94,6 +94,28 @@ TEST(ChatTemplateErrors, RuntimeErrors) {
   EXPECT_NE(RenderError("{{ range(1000000) | length }}").find("Range too big"), std::string::npos);
 }
 
+// Runaway templates (found while fuzzing; inputs in tests/fuzz/regressions/fuzz_chat_template) stop
+// with an error instead of hanging or exhausting memory.
+TEST(ChatTemplateErrors, RunawayTemplatesHitLimits) {
+  EXPECT_NE(RenderError("{{ 'a' * 1000000000 }}").find("repetition result too large"), std::string::npos);
+  EXPECT_NE(RenderError("{{ ([1] * 100000000) | length }}").find("repetition result too large"), std::string::npos);
+  EXPECT_NE(RenderError("{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}")
+                .find("more than 100000 loop iterations"),
+            std::string::npos);
+  EXPECT_NE(RenderError("{% set ns = namespace(s='aaaaaaaaaaaaaaaa') %}{% for i in range(40) %}"
+                        "{% set ns.s = ns.s ~ ns.s %}{% endfor %}{{ ns.s|length }}")
+                .find("string longer than"),
+            std::string::npos);
+  EXPECT_NE(RenderError("{% set ns = namespace(s='aaaaaaaaaaaaaaaa') %}{% for i in range(40) %}"
+                        "{% set ns.s = ns.s + ns.s %}{% endfor %}")
+                .find("concatenation result too long"),
+            std::string::npos);
+  EXPECT_NE(RenderError("{% for i in range(99999) %}{{ 'x' * 1000 }}{% endfor %}").find("output longer than"),
+            std::string::npos);
+  // Within the limits, big renders still work.
+  EXPECT_EQ(RenderError("{{ ('ab' * 500000) | length }}"), "rendered: 1000000");
+}
+
 TEST(ChatTemplateErrors, BadExtraVariables) {
   StatusOr<ChatTemplate> t = ChatTemplate::Compile("x");
   ASSERT_TRUE(t.ok());

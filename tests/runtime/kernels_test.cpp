@@ -12,6 +12,7 @@
 #include <string>
 
 #include "runtime/kernel_registry.h"
+#include "quant_reference.h"
 #include "reference.h"
 
 namespace ds {
@@ -87,6 +88,7 @@ void CheckMatMul(MatMulOp::Fn fn, DType dt, const MatCase& c, std::mt19937& rng)
 }
 
 void CheckMatMulKernel(const KernelKey& key) {
+  if (IsBlockQuantized(key.weight)) return testref::CheckQuantMatMulKernel(key);
   if (!testref::HasCodes(key.weight)) {
     FAIL() << "no reference for weight dtype " << DTypeName(key.weight) << ": add one to this test";
   }
@@ -119,6 +121,7 @@ void CheckMatMulKernel(const KernelKey& key) {
 // ---- Embedding ----
 
 void CheckEmbeddingKernel(const KernelKey& key) {
+  if (IsBlockQuantized(key.weight)) return testref::CheckQuantEmbeddingKernel(key);
   if (!testref::HasCodes(key.weight)) FAIL() << "no reference for table dtype " << DTypeName(key.weight);
   auto fn = KernelRegistry::Global().Find<EmbeddingOp>(key.device, key.activation, key.weight);
   ASSERT_TRUE(fn.ok()) << fn.status();
@@ -486,13 +489,13 @@ TEST(KernelRegistryTest, EveryOpHasACpuKernel) {
 }
 
 TEST(KernelRegistryTest, MissingCombinationNamesOpDeviceAndDtypes) {
-  Tensor w = Tensor::Empty(DType::kQ4_K, {4, 256});
+  Tensor w = Tensor::Empty(DType::kI16, {4, 256});
   std::vector<float> x(256), y(4);
   KernelContext ctx(1);
   Status st = RunMatMul({x.data(), 1, 256, 256, &w, false, y.data(), 4, false}, ctx);
   ASSERT_FALSE(st.ok());
   const std::string msg(st.message());
-  for (const char* part : {"matmul", "cpu", "f32", "q4_k"}) EXPECT_NE(msg.find(part), std::string::npos) << msg;
+  for (const char* part : {"matmul", "cpu", "f32", "i16"}) EXPECT_NE(msg.find(part), std::string::npos) << msg;
   auto cuda = KernelRegistry::Global().Find<RmsNormOp>(Device::kCuda, DType::kF32, DType::kBF16);
   if (!KernelRegistry::Global().Has({OpKind::kRmsNorm, Device::kCuda, DType::kF32, DType::kBF16})) {
     ASSERT_FALSE(cuda.ok());

@@ -16,6 +16,11 @@ void RegisterCpuKernels(KernelRegistry& r) {
   r.Register<EmbeddingOp>(kCpu, kF32, DType::kBF16, cpu::Embedding);
   r.Register<EmbeddingOp>(kCpu, kF32, DType::kF16, cpu::Embedding);
   r.Register<EmbeddingOp>(kCpu, kF32, DType::kF8E4M3, cpu::Embedding);
+  for (DType q : {DType::kQ8_0, DType::kQ4_0, DType::kQ4_1, DType::kQ5_0, DType::kQ5_1, DType::kQ4_K, DType::kQ5_K,
+                  DType::kQ6_K}) {  // GGUF block formats (quant_rows.cpp)
+    r.Register<MatMulOp>(kCpu, kF32, q, cpu::MatMulDense);
+    r.Register<EmbeddingOp>(kCpu, kF32, q, cpu::Embedding);
+  }
   r.Register<RmsNormOp>(kCpu, kF32, kF32, cpu::RmsNorm);
   r.Register<RopeOp>(kCpu, kF32, kF32, cpu::Rope);
   r.Register<SoftmaxOp>(kCpu, kF32, kF32, cpu::Softmax);

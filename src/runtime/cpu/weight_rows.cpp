@@ -14,6 +14,10 @@ StatusOr<WeightRows> DescribeWeight(const Tensor& w) {
   if (w.rank() != 2 || !w.is_contiguous()) {
     return absl::InvalidArgumentError(StrCat("matmul weight must be a contiguous matrix, got ", w.DebugString()));
   }
+  if (IsBlockQuantized(w.dtype()) && w.dim(1) % GetDTypeInfo(w.dtype()).block_elems != 0) {
+    return absl::InvalidArgumentError(StrCat("matmul weight ", w.DebugString(), ": row length is not a multiple of the ",
+                                             DTypeName(w.dtype()), " block size"));
+  }
   WeightRows d{w.dtype(), static_cast<const uint8_t*>(w.raw()), w.dim(0), w.dim(1),
                DTypeBytes(w.dtype(), w.dim(1))};
   if (w.dtype() == DType::kF8E4M3 && w.block_scales() != nullptr) {
@@ -42,6 +46,7 @@ inline float LoadScalar(const WeightRows& w, const uint8_t* row, int64_t c) {
 }  // namespace
 
 void DecodeRow(const WeightRows& w, int64_t r, float* out) {
+  if (IsBlockQuantized(w.dtype)) return DecodeRowQuant(w, r, out);
   if (HasAvx512() && w.dtype != DType::kF32) return DecodeRowAvx512(w, r, out);
   const uint8_t* row = w.base + r * w.row_bytes;
   for (int64_t c = 0; c < w.cols; ++c) out[c] = LoadScalar(w, row, c);
@@ -52,6 +57,7 @@ void DecodeRow(const WeightRows& w, int64_t r, float* out) {
 }
 
 void DotRow(const WeightRows& w, int64_t r, const float* x, int64_t m, int64_t ldx, float* out) {
+  if (IsBlockQuantized(w.dtype)) return DotRowQuant(w, r, x, m, ldx, out);
   if (HasAvx512()) return DotRowAvx512(w, r, x, m, ldx, out);
   const uint8_t* row = w.base + r * w.row_bytes;
   const int64_t block = w.scales ? w.block : w.cols;

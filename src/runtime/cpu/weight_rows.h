@@ -34,4 +34,10 @@ bool HasAvx512();
 void DotRowAvx512(const WeightRows& w, int64_t r, const float* x, int64_t m, int64_t ldx, float* out);
 void DecodeRowAvx512(const WeightRows& w, int64_t r, float* out);
 
+// GGUF block-quantized weights (quant_rows.cpp): same contracts, one block dequantized at a time.
+void DecodeRowQuant(const WeightRows& w, int64_t r, float* out);
+void DotRowQuant(const WeightRows& w, int64_t r, const float* x, int64_t m, int64_t ldx, float* out);
+// sum(tile[c] * x[c]) for c < n (n a multiple of 16, tile 64-byte aligned).
+float DotTileAvx512(const float* tile, const float* x, int64_t n);
+
 }  // namespace ds::cpu

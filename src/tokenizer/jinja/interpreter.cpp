@@ -49,6 +49,21 @@ StatusOr<std::string> Interpreter::Capture(const Body& body, const FramePtr& fra
   return buf;
 }
 
+StatusOr<Interpreter::Flow> Interpreter::Emit(size_t pos, std::string_view text) {
+  if (out_->size() + text.size() > kMaxTextSize) {
+    return At(pos, absl::ResourceExhaustedError(ds::StrCat("output longer than ", kMaxTextSize, " characters")));
+  }
+  out_->append(text);
+  return Flow::kNormal;
+}
+
+Status Interpreter::CountIteration(size_t pos) {
+  if (++iterations_ > kMaxLoopIterations) {
+    return At(pos, absl::ResourceExhaustedError(ds::StrCat("more than ", kMaxLoopIterations, " loop iterations")));
+  }
+  return absl::OkStatus();
+}
+
 StatusOr<Interpreter::Flow> Interpreter::Exec(const Body& body, const FramePtr& frame) {
   for (const Stmt& s : body) {
     DS_ASSIGN_OR_RETURN(Flow f, ExecStmt(s, frame));
@@ -60,11 +75,10 @@ StatusOr<Interpreter::Flow> Interpreter::Exec(const Body& body, const FramePtr& 
 StatusOr<Interpreter::Flow> Interpreter::ExecStmt(const Stmt& s, const FramePtr& frame) {
   using SK = Stmt::Kind;
   switch (s.kind) {
-    case SK::kText: out_->append(s.text); return Flow::kNormal;
+    case SK::kText: return Emit(s.pos, s.text);
     case SK::kPrint: {
       DS_ASSIGN_OR_RETURN(Value v, Eval(*s.expr, frame));
-      out_->append(PyStr(v));
-      return Flow::kNormal;
+      return Emit(s.pos, PyStr(v));
     }
     case SK::kIf: {
       DS_ASSIGN_OR_RETURN(Value c, Eval(*s.expr, frame));
@@ -83,16 +97,15 @@ StatusOr<Interpreter::Flow> Interpreter::ExecStmt(const Stmt& s, const FramePtr&
       if (s.expr) {
         DS_ASSIGN_OR_RETURN(v, EvalFilter(*s.expr, frame, &v));
       }
-      if (s.kind == SK::kFilterBlock) out_->append(PyStr(v));
-      else DS_RETURN_IF_ERROR(At(s.pos, Assign(*s.target, v, frame)));
+      if (s.kind == SK::kFilterBlock) return Emit(s.pos, PyStr(v));
+      DS_RETURN_IF_ERROR(At(s.pos, Assign(*s.target, v, frame)));
       return Flow::kNormal;
     }
     case SK::kMacro: frame->Set(s.macro->name, MakeMacro(*s.macro, frame)); return Flow::kNormal;
     case SK::kCallBlock: {
       Value caller = MakeMacro(*s.macro, frame);
       DS_ASSIGN_OR_RETURN(Value v, EvalCall(*s.expr, frame, &caller));
-      out_->append(PyStr(v));
-      return Flow::kNormal;
+      return Emit(s.pos, PyStr(v));
     }
     case SK::kBreak: return Flow::kBreak;
     case SK::kContinue: return Flow::kContinue;
@@ -145,6 +158,7 @@ Status Interpreter::ExecFor(const Stmt& s, const FramePtr& frame) {
   std::vector<Value> items;
   if (s.cond) {
     for (Value& item : *all) {
+      DS_RETURN_IF_ERROR(CountIteration(s.pos));
       auto scope = std::make_shared<Frame>(frame);
       DS_RETURN_IF_ERROR(At(s.target->pos, Assign(*s.target, item, scope)));
       DS_ASSIGN_OR_RETURN(Value keep, Eval(*s.cond, scope));
@@ -155,6 +169,7 @@ Status Interpreter::ExecFor(const Stmt& s, const FramePtr& frame) {
   }
   if (items.empty()) return Exec(s.else_body, frame).status();
   for (size_t i = 0; i < items.size(); ++i) {
+    DS_RETURN_IF_ERROR(CountIteration(s.pos));
     auto scope = std::make_shared<Frame>(frame);
     DS_RETURN_IF_ERROR(At(s.target->pos, Assign(*s.target, items[i], scope)));
     scope->Set("loop", MakeLoop(i, items));
@@ -405,6 +420,9 @@ StatusOr<Value> Interpreter::EvalInner(const Expr& e, const FramePtr& frame) {
       for (const auto& a : e.args) {
         DS_ASSIGN_OR_RETURN(Value v, Eval(*a, frame));
         s += PyStr(v);
+        if (s.size() > kMaxTextSize) {
+          return absl::ResourceExhaustedError(ds::StrCat("string longer than ", kMaxTextSize, " characters"));
+        }
       }
       return Value(std::move(s));
     }

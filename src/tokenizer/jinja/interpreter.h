@@ -37,6 +37,10 @@ class Interpreter {
   enum class Flow { kNormal, kBreak, kContinue };
 
   StatusOr<Flow> Exec(const Body& body, const FramePtr& frame);
+  // Appends to the output, failing past kMaxTextSize.
+  StatusOr<Flow> Emit(size_t pos, std::string_view text);
+  // Counts one loop iteration against kMaxLoopIterations.
+  Status CountIteration(size_t pos);
   StatusOr<Flow> ExecStmt(const Stmt& s, const FramePtr& frame);
   Status ExecFor(const Stmt& s, const FramePtr& frame);
   StatusOr<std::string> Capture(const Body& body, const FramePtr& frame);
@@ -56,6 +60,7 @@ class Interpreter {
   const Program& program_;
   std::string* out_ = nullptr;
   int call_depth_ = 0;
+  int64_t iterations_ = 0;
   // Frames that define macros. Macros hold only weak references to their frame (a frame holding
   // its own macro would otherwise be a reference cycle); this list keeps them alive per render.
   std::vector<FramePtr> macro_frames_;

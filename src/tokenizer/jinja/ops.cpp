@@ -256,7 +256,10 @@ StatusOr<Value> BinaryOp(std::string_view op, const Value& a, const Value& b) {
     return IntOp(op, a.as_int(), b.as_int());
   }
   if (op == "+") {
-    if (a.is_string() && b.is_string()) return Value(a.str() + b.str());
+    if (a.is_string() && b.is_string()) {
+      if (a.str().size() + b.str().size() > kMaxTextSize) return TypeError("string concatenation result too long");
+      return Value(a.str() + b.str());
+    }
     if (a.is_list() && b.is_list() && a.list().is_tuple == b.list().is_tuple) {
       std::vector<Value> items = a.list().items;
       items.insert(items.end(), b.list().items.begin(), b.list().items.end());
@@ -267,8 +270,15 @@ StatusOr<Value> BinaryOp(std::string_view op, const Value& a, const Value& b) {
                                   "\") to ", PyTypeName(a)));
   }
   if (op == "*") {
-    if ((a.is_string() || a.is_list()) && b.is_integral()) return Repeat(a, b.as_int());
-    if ((b.is_string() || b.is_list()) && a.is_integral()) return Repeat(b, a.as_int());
+    const bool seq_first = (a.is_string() || a.is_list()) && b.is_integral();
+    if (seq_first || ((b.is_string() || b.is_list()) && a.is_integral())) {
+      const Value& seq = seq_first ? a : b;
+      const int64_t n = (seq_first ? b : a).as_int();
+      const size_t len = seq.is_string() ? seq.str().size() : seq.list().items.size();
+      const size_t max = seq.is_string() ? kMaxTextSize : kMaxSequenceSize;
+      if (n > 0 && len > 0 && static_cast<uint64_t>(n) > max / len) return TypeError("repetition result too large");
+      return Repeat(seq, n);
+    }
   }
   if (op == "%" && a.is_string()) {
     DS_ASSIGN_OR_RETURN(std::string s, PercentFormat(a.str(), b));

@@ -18,6 +18,12 @@
 
 namespace ds::jinja {
 
+// Limits that keep a hostile template from hanging or exhausting memory (a chat template is data
+// downloaded with the model). Real templates stay orders of magnitude below them.
+inline constexpr size_t kMaxTextSize = size_t{1} << 24;       // characters in one string or output
+inline constexpr size_t kMaxSequenceSize = size_t{1} << 22;   // items in one list
+inline constexpr int64_t kMaxLoopIterations = 100000;         // loop iterations per render
+
 class Value;
 class Interpreter;
 struct List;
