@@ -266,10 +266,12 @@ Status Converter::Plan() {
   return absl::OkStatus();
 }
 
-// Converts f32 rows into `type` bytes.
+// Converts f32 rows into `type` bytes (rows in parallel: quantization dominates conversion time).
 Status EncodeRows(DType type, const float* rows, int64_t n, int64_t len, std::vector<uint8_t>& out) {
   const int64_t row_bytes = DTypeBytes(type, len);
   out.resize(n * row_bytes);
+  bool ok = true;
+#pragma omp parallel for schedule(static) reduction(&& : ok)
   for (int64_t r = 0; r < n; ++r) {
     const float* x = rows + r * len;
     uint8_t* dst = out.data() + r * row_bytes;
@@ -279,14 +281,15 @@ Status EncodeRows(DType type, const float* rows, int64_t n, int64_t len, std::ve
       auto* h = reinterpret_cast<uint16_t*>(dst);
       for (int64_t c = 0; c < len; ++c) h[c] = type == DType::kBF16 ? F32ToBf16(x[c]) : F32ToF16(x[c]);
     } else {
-      DS_RETURN_IF_ERROR(QuantizeRow(type, x, dst, len));
+      ok = ok && QuantizeRow(type, x, dst, len).ok();
     }
   }
+  if (!ok) return absl::InternalError(StrCat("cannot quantize rows of ", len, " values to ", DTypeName(type)));
   return absl::OkStatus();
 }
 
 Status Converter::Run(GgufWriter& w) const {
-  constexpr int64_t kChunkRows = 64;
+  constexpr int64_t kChunkRows = 256;
   std::vector<float> rows;
   std::vector<uint8_t> bytes;
   for (size_t t = 0; t < out_.size(); ++t) {
