@@ -73,7 +73,9 @@ Status ReadRows(const Tensor& t, int64_t r0, int64_t n, float* out) {
 }
 
 void Converter::Push(OutTensor t) {
-  t.type = ChooseGgufType(opts_.mix, t.name, t.ne, c_.num_hidden_layers, c_.n_routed_experts);
+  // With tied embeddings llama.cpp gives token_embd the output projection's type.
+  const bool tied = t.name == "token_embd.weight" && !store_.Has("lm_head.weight");
+  t.type = ChooseGgufType(opts_.mix, tied ? "output.weight" : t.name, t.ne, c_.num_hidden_layers, c_.n_routed_experts);
   out_.push_back(std::move(t));
 }
 
@@ -316,9 +318,18 @@ Status ConvertHfToGguf(const std::string& model_dir, const std::string& out_path
   GgufWriter w;
   DS_RETURN_IF_ERROR(AddGgufMetadata(w, config, options.mix, model_dir, options.tokenizer_path));
   for (const OutTensor& o : conv.tensors()) w.AddTensor(o.name, o.type, o.ne);
-  DS_RETURN_IF_ERROR(w.Begin(out_path));
-  DS_RETURN_IF_ERROR(conv.Run(w));
-  return w.Finish();
+  // Written under a temporary name and renamed when complete: a failed run leaves no partial file.
+  const std::string tmp = out_path + ".partial";
+  Status s = w.Begin(tmp);
+  if (s.ok()) s = conv.Run(w);
+  if (s.ok()) s = w.Finish();
+  std::error_code ec;
+  if (s.ok()) {
+    std::filesystem::rename(tmp, out_path, ec);
+    if (ec) s = absl::InternalError(StrCat(out_path, ": cannot rename from ", tmp, ": ", ec.message()));
+  }
+  if (!s.ok()) std::filesystem::remove(tmp, ec);
+  return s;
 }
 
 }  // namespace ds
