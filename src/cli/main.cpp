@@ -22,6 +22,7 @@ constexpr Command kCommands[] = {
     {"tokenize", "encode / decode JSON Lines with a tokenizer.json", ds::cli::RunTokenize},
     {"chat-template", "render a model's chat template for a conversation", ds::cli::RunChatTemplate},
     {"quantize", "convert an HF checkpoint folder to GGUF (bf16, q8_0, q4_k_m, q6_k)", ds::cli::RunQuantize},
+    {"synth", "write a random-weight checkpoint at a real model's shape (benchmarks)", ds::cli::RunSynth},
 };
 
 void PrintUsage() {

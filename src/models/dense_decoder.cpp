@@ -193,10 +193,13 @@ Status ValidateDenseDecoderConfig(const ModelConfig& c) {
     return InvalidFormat(StrCat(c.source, ": 'num_attention_heads' (", c.num_attention_heads,
                                 ") is not a multiple of 'num_key_value_heads' (", c.num_key_value_heads, ")"));
   }
+  if (c.head_dim == 0 && c.hidden_size % c.num_attention_heads != 0) {
+    return InvalidFormat(StrCat(c.source, ": 'hidden_size' (", c.hidden_size, ") is not a multiple of ",
+                                "'num_attention_heads' (", c.num_attention_heads, ") and no 'head_dim' is given"));
+  }
   const int64_t head_dim = c.head_dim > 0 ? c.head_dim : c.hidden_size / c.num_attention_heads;
-  if (c.head_dim < 0 || c.head_dim > 4096 || (c.head_dim == 0 && c.hidden_size % c.num_attention_heads != 0) ||
-      head_dim % 2 != 0) {
-    return InvalidFormat(StrCat(c.source, ": head dimension ", head_dim, " must be positive and even"));
+  if (c.head_dim < 0 || head_dim > 4096 || head_dim <= 0 || head_dim % 2 != 0) {
+    return InvalidFormat(StrCat(c.source, ": field 'head_dim' (", head_dim, ") must be positive, even and at most 4096"));
   }
   if (!(c.rms_norm_eps > 0) || !(c.rope_theta > 0)) {
     return InvalidFormat(StrCat(c.source, ": fields 'rms_norm_eps' and 'rope_theta' must be positive"));

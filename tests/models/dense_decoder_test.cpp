@@ -1,8 +1,11 @@
 // Qwen2 / Llama (dense GQA decoder) beyond the fixture logits: Llama-3 RoPE frequencies against the
-// fixture README, tied embeddings honored, bf16 KV cache, and clear errors for broken inputs.
+// fixture README, tied embeddings honored, bf16 KV cache, another TensorSource (llama.cpp's permuted
+// q/k layout) feeding the same model, and clear errors for broken inputs.
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <functional>
 #include <string>
@@ -195,6 +198,8 @@ TEST_F(EditedFixture, BadConfigsAreClearErrors) {
       {[](Json& j) { j["rope_scaling"]["original_max_position_embeddings"] = 0; }, "llama3"},
       {[](Json& j) { j["use_sliding_window"] = true; }, "use_sliding_window"},
       {[](Json& j) { j["vocab_size"] = int64_t{1} << 40; }, "vocab_size"},
+      {[](Json& j) { j["num_attention_heads"] = 6, j["num_key_value_heads"] = 2; }, "num_attention_heads"},
+      {[](Json& j) { j["head_dim"] = 33; }, "head_dim"},
   };
   const Json original = ReadJsonFile(dir_ / "config.json").value();
   for (const auto& [edit, field] : cases) {
@@ -202,6 +207,66 @@ TEST_F(EditedFixture, BadConfigsAreClearErrors) {
     EditConfig(edit);
     ExpectErrorNaming(Load().status(), {"config.json", field});
   }
+}
+
+// Another weight source feeds the same model code: a TensorSource serving tiny-llama's q/k rows
+// permuted per head as llama.cpp's GGUF converter does (rows (i, i + d/2) made adjacent), with
+// ModelConfig::rope_interleaved set, must still reproduce the fixture's llama.cpp logits.
+class LlamaCppPermutedSource : public TensorSource {
+ public:
+  LlamaCppPermutedSource(std::unique_ptr<WeightStore> store, int64_t q_heads, int64_t kv_heads)
+      : store_(std::move(store)), q_heads_(q_heads), kv_heads_(kv_heads) {}
+  bool Has(const std::string& name) const override { return store_->Has(name); }
+  std::string FileOf(const std::string& name) const override { return store_->FileOf(name); }
+  StatusOr<Tensor> Get(const std::string& name) const override {
+    DS_ASSIGN_OR_RETURN(Tensor t, store_->Get(name));
+    const bool q = name.find("q_proj.weight") != std::string::npos, k = name.find("k_proj.weight") != std::string::npos;
+    if (!q && !k) return t;
+    const int64_t heads = q ? q_heads_ : kv_heads_, rows = t.dim(0), half = rows / heads / 2;
+    const size_t row_bytes = t.nbytes() / rows;
+    Tensor out = Tensor::Empty(t.dtype(), t.shape());
+    for (int64_t h = 0; h < heads; ++h) {
+      for (int64_t j = 0; j < half; ++j) {
+        for (int64_t pair = 0; pair < 2; ++pair) {  // new row 2j + pair <- old row pair * half + j
+          std::memcpy(static_cast<char*>(out.raw()) + (h * 2 * half + 2 * j + pair) * row_bytes,
+                      static_cast<const char*>(t.raw()) + (h * 2 * half + pair * half + j) * row_bytes, row_bytes);
+        }
+      }
+    }
+    return out;
+  }
+
+ private:
+  std::unique_ptr<WeightStore> store_;
+  int64_t q_heads_, kv_heads_;
+};
+
+TEST(DenseDecoderSource, PermutedWeightsWithInterleavedRopeMatchLlamaCpp) {
+  ModelConfig c = ReadHfConfig(Fixture("tiny-llama")).value();
+  c.rope_interleaved = true;
+  auto source = std::make_unique<LlamaCppPermutedSource>(WeightStore::Open(Fixture("tiny-llama")).value(),
+                                                         c.num_attention_heads, c.num_key_value_heads);
+  auto model = LoadCausalLm(c, std::move(source), SmallContext());
+  ASSERT_TRUE(model.ok()) << model.status();
+  auto expected = SafetensorsFile::Open(Fixture("tiny-llama") + "/expected.safetensors").value();
+  Tensor tokens = expected->Get("tokens").value(), want = expected->Get("logits").value();
+  const std::vector<int32_t> ids(tokens.data<int32_t>(), tokens.data<int32_t>() + tokens.numel());
+  const std::vector<float> got = Logits(**model, ids);
+  const float diff = MaxAbsDiff(got, std::vector<float>(want.data<float>(), want.data<float>() + want.numel()));
+  std::printf("tiny-llama via permuted source + interleaved RoPE: max |diff| = %.3g\n", diff);
+  EXPECT_LE(diff, 1e-3f);
+  // Without the flag the permuted weights are wrong for rotate_half: the check above can fail.
+  c.rope_interleaved = false;
+  auto wrong = LoadCausalLm(c, std::make_unique<LlamaCppPermutedSource>(WeightStore::Open(Fixture("tiny-llama")).value(),
+                                                                        c.num_attention_heads, c.num_key_value_heads),
+                            SmallContext());
+  ASSERT_TRUE(wrong.ok());
+  EXPECT_GT(MaxAbsDiff(Logits(**wrong, ids), got), 0.1f);
+}
+
+TEST(DenseDecoderSource, NullSourceIsAnError) {
+  ModelConfig c = ReadHfConfig(Fixture("tiny-qwen2")).value();
+  EXPECT_FALSE(LoadCausalLm(c, nullptr, SmallContext()).ok());
 }
 
 TEST(DenseDecoderConfig, ReleasedDistillConfigsValidate) {
