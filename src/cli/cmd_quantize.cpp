@@ -12,7 +12,8 @@ namespace ds::cli {
 int RunQuantize(int argc, char** argv) {
   CliArgs args(argc, argv, {"help", "quiet"});
   if (args.Flag("help")) {
-    return std::puts("usage: deepseek quantize --model DIR --out FILE.gguf --type bf16|q8_0|q4_k_m|q6_k [--tokenizer DIR] [--quiet]"), 0;
+    return std::puts("usage: deepseek quantize --model DIR --out FILE.gguf --type bf16|q8_0|q4_k_m|q6_k|q5_k_m|q4_0\n"
+                     "                         [--tokenizer DIR] [--quiet]"), 0;
   }
   std::string err = args.Validate({"model", "out", "type", "tokenizer", "help", "quiet"});
   if (err.empty() && (!args.Get("model") || !args.Get("out") || !args.Get("type"))) {

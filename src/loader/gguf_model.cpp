@@ -116,6 +116,13 @@ Status Deepseek2Config(const GgufFile& g, const Keys& k, ModelConfig& c) {
     return absl::UnimplementedError(StrCat(g.path(), ": '", k.Key("expert_gating_func"), "' is ", gating,
                                            "; supported: 1 (softmax), 2 (sigmoid)"));
   }
+  // Newer llama.cpp conversions count the multi-token-prediction layers in block_count.
+  DS_RETURN_IF_ERROR(k.Int("nextn_predict_layers", &c.num_nextn_predict_layers));
+  if (c.num_nextn_predict_layers < 0 || c.num_nextn_predict_layers >= c.num_hidden_layers) {
+    return InvalidFormat(StrCat(g.path(), ": '", k.Key("nextn_predict_layers"), "' is ", c.num_nextn_predict_layers,
+                                " with ", c.num_hidden_layers, " blocks"));
+  }
+  c.num_hidden_layers -= c.num_nextn_predict_layers;
   const bool v3 = gating == 2 || g.FindTensor("blk." + std::to_string(c.first_k_dense_replace) + ".exp_probs_b.bias");
   c.model_type = v3 ? "deepseek_v3" : "deepseek_v2";
   c.scoring_func = gating == 2 ? "sigmoid" : "softmax";

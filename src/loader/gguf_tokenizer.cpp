@@ -22,7 +22,7 @@ Status ReadVocab(const GgufFile& g, TokenizerSpec& spec) {
   spec.vocab.reserve(tokens->size());
   for (const GgufValue& t : *tokens) spec.vocab.push_back(t.str);
   if (const GgufValue* types = g.Find("tokenizer.ggml.token_type")) {
-    if (types->type != GgufType::kArray || !types->items.empty() && !types->items[0].IsInteger() ||
+    if (types->type != GgufType::kArray || (!types->items.empty() && !types->items[0].IsInteger()) ||
         types->items.size() != tokens->size()) {
       return InvalidFormat(StrCat(g.path(), ": 'tokenizer.ggml.token_type' must be an integer array of ",
                                   tokens->size(), " entries (one per token)"));

@@ -73,7 +73,9 @@ Status ReadRows(const Tensor& t, int64_t r0, int64_t n, float* out) {
 }
 
 void Converter::Push(OutTensor t) {
-  t.type = ChooseGgufType(opts_.mix, t.name, t.ne, c_.num_hidden_layers, c_.n_routed_experts);
+  // With tied embeddings llama.cpp gives token_embd the output projection's type.
+  const bool tied = t.name == "token_embd.weight" && !store_.Has("lm_head.weight");
+  t.type = ChooseGgufType(opts_.mix, tied ? "output.weight" : t.name, t.ne, c_.num_hidden_layers, c_.n_routed_experts);
   out_.push_back(std::move(t));
 }
 
@@ -266,10 +268,12 @@ Status Converter::Plan() {
   return absl::OkStatus();
 }
 
-// Converts f32 rows into `type` bytes.
+// Converts f32 rows into `type` bytes (rows in parallel: quantization dominates conversion time).
 Status EncodeRows(DType type, const float* rows, int64_t n, int64_t len, std::vector<uint8_t>& out) {
   const int64_t row_bytes = DTypeBytes(type, len);
   out.resize(n * row_bytes);
+  bool ok = true;
+#pragma omp parallel for schedule(static) reduction(&& : ok)
   for (int64_t r = 0; r < n; ++r) {
     const float* x = rows + r * len;
     uint8_t* dst = out.data() + r * row_bytes;
@@ -279,14 +283,15 @@ Status EncodeRows(DType type, const float* rows, int64_t n, int64_t len, std::ve
       auto* h = reinterpret_cast<uint16_t*>(dst);
       for (int64_t c = 0; c < len; ++c) h[c] = type == DType::kBF16 ? F32ToBf16(x[c]) : F32ToF16(x[c]);
     } else {
-      DS_RETURN_IF_ERROR(QuantizeRow(type, x, dst, len));
+      ok = ok && QuantizeRow(type, x, dst, len).ok();
     }
   }
+  if (!ok) return absl::InternalError(StrCat("cannot quantize rows of ", len, " values to ", DTypeName(type)));
   return absl::OkStatus();
 }
 
 Status Converter::Run(GgufWriter& w) const {
-  constexpr int64_t kChunkRows = 64;
+  constexpr int64_t kChunkRows = 256;
   std::vector<float> rows;
   std::vector<uint8_t> bytes;
   for (size_t t = 0; t < out_.size(); ++t) {
@@ -313,9 +318,18 @@ Status ConvertHfToGguf(const std::string& model_dir, const std::string& out_path
   GgufWriter w;
   DS_RETURN_IF_ERROR(AddGgufMetadata(w, config, options.mix, model_dir, options.tokenizer_path));
   for (const OutTensor& o : conv.tensors()) w.AddTensor(o.name, o.type, o.ne);
-  DS_RETURN_IF_ERROR(w.Begin(out_path));
-  DS_RETURN_IF_ERROR(conv.Run(w));
-  return w.Finish();
+  // Written under a temporary name and renamed when complete: a failed run leaves no partial file.
+  const std::string tmp = out_path + ".partial";
+  Status s = w.Begin(tmp);
+  if (s.ok()) s = conv.Run(w);
+  if (s.ok()) s = w.Finish();
+  std::error_code ec;
+  if (s.ok()) {
+    std::filesystem::rename(tmp, out_path, ec);
+    if (ec) s = absl::InternalError(StrCat(out_path, ": cannot rename from ", tmp, ": ", ec.message()));
+  }
+  if (!s.ok()) std::filesystem::remove(tmp, ec);
+  return s;
 }
 
 }  // namespace ds

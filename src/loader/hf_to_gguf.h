@@ -17,9 +17,9 @@
 namespace ds {
 
 // Output types of `deepseek quantize`, named as llama.cpp names them.
-enum class GgufMix { kBF16, kQ8_0, kQ6_K, kQ4_K_M };
+enum class GgufMix { kBF16, kQ8_0, kQ6_K, kQ4_K_M, kQ5_K_M, kQ4_0 };
 
-// Parses "bf16", "q8_0", "q6_k", "q4_k_m" (case-insensitive).
+// Parses "bf16", "q8_0", "q6_k", "q4_k_m", "q5_k_m", "q4_0" (case-insensitive).
 StatusOr<GgufMix> ParseGgufMix(const std::string& name);
 // llama.cpp's general.file_type value for the mix (LLAMA_FTYPE_MOSTLY_*).
 uint32_t GgufFileType(GgufMix mix);
@@ -27,7 +27,7 @@ uint32_t GgufFileType(GgufMix mix);
 // The storage type llama.cpp gives GGUF tensor `name` (ne in GGUF order) under `mix`, following
 // llama-quantize's rules: 1-D tensors and the router stay F32; Q4_K_M keeps output.weight and,
 // in the layers llama.cpp's use_more_bits() picks, attn_v / ffn_down at Q6_K, attn_output at
-// Q5_K for 8-expert models; rows not a multiple of 256 fall back (Q4_K->Q5_0, Q5_K->Q5_1,
+// Q5_K for 8-expert models (Q5_K_M: the same with Q5_K as base; Q4_0: output at Q6_K); rows not a multiple of 256 fall back (Q4_K->Q5_0, Q5_K->Q5_1,
 // Q6_K->Q8_0) and rows not a multiple of 32 to F16.
 DType ChooseGgufType(GgufMix mix, const std::string& name, const std::vector<uint64_t>& ne, int64_t n_layers,
                      int64_t n_experts);

@@ -26,14 +26,15 @@ bool KeptF32(const std::string& name, const std::vector<uint64_t>& ne) {
          name.compare(name.size() - 7, 7, ".weight") != 0;
 }
 
-DType Q4KMType(const std::string& name, int64_t n_layers, int64_t n_experts) {
+// Q4_K_M / Q5_K_M (base Q4_K / Q5_K).
+DType KMType(DType base, const std::string& name, int64_t n_layers, int64_t n_experts) {
   if (name == "output.weight") return DType::kQ6_K;
   const int64_t layer = LayerOf(name);
   if (Contains(name, "attn_v.weight") || Contains(name, "ffn_down")) {
-    return layer >= 0 && UseMoreBits(layer, n_layers) ? DType::kQ6_K : DType::kQ4_K;
+    return layer >= 0 && UseMoreBits(layer, n_layers) ? DType::kQ6_K : base;
   }
-  if (Contains(name, "attn_output.weight") && n_experts == 8) return DType::kQ5_K;
-  return DType::kQ4_K;
+  if (base == DType::kQ4_K && Contains(name, "attn_output.weight") && n_experts == 8) return DType::kQ5_K;
+  return base;
 }
 
 }  // namespace
@@ -45,7 +46,10 @@ StatusOr<GgufMix> ParseGgufMix(const std::string& name) {
   if (n == "q8_0") return GgufMix::kQ8_0;
   if (n == "q6_k") return GgufMix::kQ6_K;
   if (n == "q4_k_m") return GgufMix::kQ4_K_M;
-  return absl::InvalidArgumentError(StrCat("unknown GGUF type '", name, "'; supported: bf16, q8_0, q4_k_m, q6_k"));
+  if (n == "q5_k_m") return GgufMix::kQ5_K_M;
+  if (n == "q4_0") return GgufMix::kQ4_0;
+  return absl::InvalidArgumentError(
+      StrCat("unknown GGUF type '", name, "'; supported: bf16, q8_0, q4_k_m, q6_k, q5_k_m, q4_0"));
 }
 
 uint32_t GgufFileType(GgufMix mix) {
@@ -54,6 +58,8 @@ uint32_t GgufFileType(GgufMix mix) {
     case GgufMix::kQ8_0: return 7;
     case GgufMix::kQ6_K: return 18;
     case GgufMix::kQ4_K_M: return 15;
+    case GgufMix::kQ5_K_M: return 17;
+    case GgufMix::kQ4_0: return 2;
   }
   return 0;
 }
@@ -66,7 +72,9 @@ DType ChooseGgufType(GgufMix mix, const std::string& name, const std::vector<uin
     case GgufMix::kBF16: return DType::kBF16;
     case GgufMix::kQ8_0: t = DType::kQ8_0; break;
     case GgufMix::kQ6_K: t = DType::kQ6_K; break;
-    case GgufMix::kQ4_K_M: t = Q4KMType(name, n_layers, n_experts); break;
+    case GgufMix::kQ4_K_M: t = KMType(DType::kQ4_K, name, n_layers, n_experts); break;
+    case GgufMix::kQ5_K_M: t = KMType(DType::kQ5_K, name, n_layers, n_experts); break;
+    case GgufMix::kQ4_0: t = name == "output.weight" ? DType::kQ6_K : DType::kQ4_0; break;
   }
   if (ne[0] % 256 != 0) {
     if (t == DType::kQ4_K) t = DType::kQ5_0;

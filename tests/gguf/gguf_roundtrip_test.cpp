@@ -163,7 +163,9 @@ INSTANTIATE_TEST_SUITE_P(
     ::testing::Values(SameAsLlamaCpp{"tiny-v3", "gguf/src/tiny-v3-k", "tiny-v3-bf16", "bf16"},
                       SameAsLlamaCpp{"tiny-v3", "gguf/src/tiny-v3-k", "tiny-v3-q8_0", "q8_0"},
                       SameAsLlamaCpp{"tiny-v3", "gguf/src/tiny-v3-k", "tiny-v3-q4_k_m", "q4_k_m"},
+                      SameAsLlamaCpp{"tiny-v3", "gguf/src/tiny-v3-k", "tiny-v3-q4_0", "q4_0"},
                       SameAsLlamaCpp{"gguf/src/tiny-llama-k", "", "tiny-llamak-q4_k_m", "q4_k_m"},
+                      SameAsLlamaCpp{"gguf/src/tiny-llama-k", "", "tiny-llamak-q5_k_m", "q5_k_m"},
                       SameAsLlamaCpp{"gguf/src/tiny-qwen2-k", "", "tiny-qwen2k-q4_k_m", "q4_k_m"}),
     [](const auto& info) {
       std::string n = info.param.fixture;

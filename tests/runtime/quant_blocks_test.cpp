@@ -8,6 +8,7 @@
 #include <random>
 
 #include "quant_reference.h"
+#include "runtime/cpu/weight_rows.h"
 #include "runtime/kernel_registry.h"
 #include "runtime/quant_blocks.h"
 
@@ -213,6 +214,34 @@ INSTANTIATE_TEST_SUITE_P(Types, QuantizeError,
                                            ErrorCase{DType::kQ5_1, 0.055}, ErrorCase{DType::kQ4_K, 0.1},
                                            ErrorCase{DType::kQ5_K, 0.05}, ErrorCase{DType::kQ6_K, 0.025}),
                          [](const auto& info) { return std::string(DTypeName(info.param.type)); });
+
+// The AVX-512 block decoders against the scalar ones: the same floats, bit for bit.
+TEST(QuantBlocks, Avx512DequantizeEqualsScalar) {
+  if (!cpu::HasAvx512()) GTEST_SKIP() << "no AVX-512 on this CPU";
+  std::mt19937 rng(11);
+  std::normal_distribution<float> normal(0.0f, 3.0f);
+  std::uniform_int_distribution<int> byte(0, 255);
+  for (DType t : {DType::kQ8_0, DType::kQ4_0, DType::kQ4_K, DType::kQ5_K, DType::kQ6_K}) {
+    const DTypeInfo& info = GetDTypeInfo(t);
+    for (int trial = 0; trial < 200; ++trial) {
+      std::vector<uint8_t> block(info.block_bytes);
+      if (trial % 2 == 0) {  // a quantized block, or random bytes with a sane f16 scale
+        std::vector<float> x(info.block_elems);
+        for (auto& v : x) v = normal(rng);
+        ASSERT_TRUE(QuantizeRow(t, x.data(), block.data(), info.block_elems).ok());
+      } else {
+        for (auto& v : block) v = static_cast<uint8_t>(byte(rng));
+        const size_t d_at = t == DType::kQ6_K ? 208 : 0;
+        PutU16(block, d_at, 0x2E66);  // ~0.1
+        if (t == DType::kQ4_K || t == DType::kQ5_K) PutU16(block, 2, 0x2A66);
+      }
+      alignas(64) float a[256], b[256];
+      DequantizeBlock(t, block.data(), a);
+      ASSERT_TRUE(cpu::DequantizeBlockAvx512(t, block.data(), b));
+      for (int64_t i = 0; i < info.block_elems; ++i) ASSERT_EQ(a[i], b[i]) << DTypeName(t) << " value " << i;
+    }
+  }
+}
 
 TEST(QuantBlocks, QuantizeRejectsBadArguments) {
   std::vector<float> x(48);

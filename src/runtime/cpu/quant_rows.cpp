@@ -8,8 +8,24 @@
 
 namespace ds::cpu {
 
+namespace {
+
+// One block into a 64-byte aligned tile, in registers when the CPU has AVX-512.
+inline void DecodeBlock(DType t, const uint8_t* block, float* tile, bool avx512) {
+  if (!avx512 || !DequantizeBlockAvx512(t, block, tile)) DequantizeBlock(t, block, tile);
+}
+
+}  // namespace
+
 void DecodeRowQuant(const WeightRows& w, int64_t r, float* out) {
-  DequantizeRow(w.dtype, w.base + r * w.row_bytes, out, w.cols);
+  const DTypeInfo& info = GetDTypeInfo(w.dtype);
+  const uint8_t* row = w.base + r * w.row_bytes;
+  const bool avx512 = HasAvx512();
+  alignas(64) float tile[256];
+  for (int64_t b = 0; b < w.cols / info.block_elems; ++b) {
+    DecodeBlock(w.dtype, row + b * info.block_bytes, tile, avx512);
+    std::copy(tile, tile + info.block_elems, out + b * info.block_elems);
+  }
 }
 
 void DotRowQuant(const WeightRows& w, int64_t r, const float* x, int64_t m, int64_t ldx, float* out) {
@@ -19,7 +35,7 @@ void DotRowQuant(const WeightRows& w, int64_t r, const float* x, int64_t m, int6
   float acc[4] = {0, 0, 0, 0};
   alignas(64) float tile[256];
   for (int64_t b = 0; b < w.cols / info.block_elems; ++b) {
-    DequantizeBlock(w.dtype, row + b * info.block_bytes, tile);
+    DecodeBlock(w.dtype, row + b * info.block_bytes, tile, avx512);
     const int64_t c0 = b * info.block_elems;
     for (int64_t i = 0; i < m; ++i) {
       const float* xi = x + i * ldx + c0;

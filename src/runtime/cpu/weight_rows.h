@@ -39,5 +39,8 @@ void DecodeRowQuant(const WeightRows& w, int64_t r, float* out);
 void DotRowQuant(const WeightRows& w, int64_t r, const float* x, int64_t m, int64_t ldx, float* out);
 // sum(tile[c] * x[c]) for c < n (n a multiple of 16, tile 64-byte aligned).
 float DotTileAvx512(const float* tile, const float* x, int64_t n);
+// AVX-512 DequantizeBlock for q8_0, q4_0, q4_k, q5_k, q6_k into a 64-byte aligned tile (same
+// floats as the scalar code); false for other types.
+bool DequantizeBlockAvx512(DType t, const uint8_t* block, float* out);
 
 }  // namespace ds::cpu
