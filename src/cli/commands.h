@@ -11,5 +11,6 @@ int RunChat(int argc, char** argv);
 int RunVersion(int argc, char** argv);
 int RunTokenize(int argc, char** argv);
 int RunChatTemplate(int argc, char** argv);
+int RunBench(int argc, char** argv);
 
 }  // namespace ds::cli

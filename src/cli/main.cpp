@@ -21,6 +21,7 @@ constexpr Command kCommands[] = {
     {"version", "print the library version", ds::cli::RunVersion},
     {"tokenize", "encode / decode JSON Lines with a tokenizer.json", ds::cli::RunTokenize},
     {"chat-template", "render a model's chat template for a conversation", ds::cli::RunChatTemplate},
+    {"bench", "prefill/decode tok/s, weight bytes per token and memory-bandwidth fraction", ds::cli::RunBench},
 };
 
 void PrintUsage() {

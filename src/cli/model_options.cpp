@@ -6,13 +6,20 @@
 
 namespace ds::cli {
 
-std::set<std::string> ModelOptionNames() { return {"threads", "ctx", "kv-bf16", "quiet"}; }
+std::set<std::string> ModelOptionNames() { return {"threads", "ctx", "kv-bf16", "quiet", "precision"}; }
+
+std::string PrecisionError(const CliArgs& args) {
+  const std::string p = args.GetOr("precision", "f32");
+  return p == "f32" || p == "bf16" ? "" : "--precision must be f32 or bf16, got '" + p + "'";
+}
 
 deepseek::ModelOptions ModelOptionsFromArgs(CliArgs& args) {
   deepseek::ModelOptions o;
   o.threads = static_cast<int>(args.GetInt("threads", 0));
   o.max_context = args.GetInt("ctx", 0);
   o.kv_cache_bf16 = args.Flag("kv-bf16");
+  if (const std::string err = PrecisionError(args); !err.empty()) std::fprintf(stderr, "warning: %s; using f32\n", err.c_str());
+  o.compute_bf16 = args.GetOr("precision", "f32") == "bf16";
   if (!args.Flag("quiet") && isatty(STDERR_FILENO)) {
     o.progress = [](double f, const std::string& stage) {
       std::fprintf(stderr, "\rloading %s: %3d%%", stage.c_str(), static_cast<int>(f * 100));

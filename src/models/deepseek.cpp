@@ -110,6 +110,7 @@ void DeepseekModel::ComputeStats(const WeightLoader& loader) {
   }
   stats_.total_params = total;
   stats_.active_params = active;
+  stats_.active_weight_bytes = ActiveWeightBytes(loader.fetched(), c);
   stats_.max_context = capacity_;
   stats_.kv_bytes_per_token =
       MlaKvCache::BytesPerToken(c.num_hidden_layers, c.kv_lora_rank, c.qk_rope_head_dim, options_.kv_cache_dtype);
