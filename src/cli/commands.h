@@ -12,5 +12,6 @@ int RunVersion(int argc, char** argv);
 int RunTokenize(int argc, char** argv);
 int RunChatTemplate(int argc, char** argv);
 int RunBench(int argc, char** argv);
+int RunSynth(int argc, char** argv);
 
 }  // namespace ds::cli

@@ -22,6 +22,7 @@ constexpr Command kCommands[] = {
     {"tokenize", "encode / decode JSON Lines with a tokenizer.json", ds::cli::RunTokenize},
     {"chat-template", "render a model's chat template for a conversation", ds::cli::RunChatTemplate},
     {"bench", "prefill/decode tok/s, weight bytes per token and memory-bandwidth fraction", ds::cli::RunBench},
+    {"synth", "write a random-weight checkpoint at a real model's shape (benchmarks)", ds::cli::RunSynth},
 };
 
 void PrintUsage() {

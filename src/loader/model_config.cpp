@@ -107,6 +107,8 @@ StatusOr<ModelConfig> ParseHfConfig(const Json& json, const std::string& source)
   DS_ASSIGN_OR_RETURN(c.rope_theta, f.OptionalNumber("rope_theta", 10000.0));
   DS_ASSIGN_OR_RETURN(c.tie_word_embeddings, f.OptionalBool("tie_word_embeddings", false));
   DS_ASSIGN_OR_RETURN(c.attention_bias, f.OptionalBool("attention_bias", false));
+  DS_ASSIGN_OR_RETURN(c.mlp_bias, f.OptionalBool("mlp_bias", false));
+  DS_ASSIGN_OR_RETURN(c.use_sliding_window, f.OptionalBool("use_sliding_window", false));
   DS_ASSIGN_OR_RETURN(c.hidden_act, f.OptionalString("hidden_act", "silu"));
   DS_ASSIGN_OR_RETURN(c.torch_dtype, f.OptionalString("torch_dtype", ""));
   DS_ASSIGN_OR_RETURN(c.bos_token_ids, TokenIds(f, "bos_token_id"));

@@ -28,6 +28,10 @@ struct ModelConfig {
   int64_t head_dim = 0;  // GQA models; 0 = hidden_size / heads
   double rms_norm_eps = 1e-6, rope_theta = 10000.0;
   bool tie_word_embeddings = false, attention_bias = false;
+  bool mlp_bias = false, use_sliding_window = false;  // Llama / Qwen2 options (not supported when true)
+  // RoPE pairs: false = HF rotate_half (i, i + d/2) for Llama/Qwen2; true = adjacent (2i, 2i+1), as
+  // llama.cpp's GGUF llama layout (q/k rows permuted). Not a config.json key: set by the weight source.
+  bool rope_interleaved = false;
   std::vector<int64_t> bos_token_ids, eos_token_ids;
   std::string hidden_act = "silu", torch_dtype;
   RopeScaling rope_scaling;

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "common/mapped_file.h"
+#include "loader/tensor_source.h"
 #include "runtime/tensor.h"
 
 namespace ds {
@@ -40,17 +41,17 @@ class SafetensorsFile {
 };
 
 // All tensors of a checkpoint folder (or a single .safetensors file).
-class WeightStore {
+class WeightStore : public TensorSource {
  public:
   // `path`: one .safetensors file, or a folder holding (first match wins)
   // model.safetensors.index.json, model.safetensors, or else every *.safetensors file in it.
   static StatusOr<std::unique_ptr<WeightStore>> Open(const std::string& path);
-  bool Has(const std::string& name) const { return where_.count(name) > 0; }
-  StatusOr<Tensor> Get(const std::string& name) const;
+  bool Has(const std::string& name) const override { return where_.count(name) > 0; }
+  StatusOr<Tensor> Get(const std::string& name) const override;
   std::vector<std::string> Names() const;
   const SafetensorsEntry* Entry(const std::string& name) const;
   // The file holding `name` (for error messages).
-  std::string FileOf(const std::string& name) const;
+  std::string FileOf(const std::string& name) const override;
   uint64_t TotalBytes() const;
   const std::vector<std::unique_ptr<SafetensorsFile>>& files() const { return files_; }
 

@@ -49,7 +49,7 @@ class DeepseekModel : public CausalLm {
   Status Forward(SequenceState& state, std::span<const int32_t> tokens, bool all_logits,
                  std::vector<float>& logits) const override;
 
-  Status Load(const ModelConfig& c, std::unique_ptr<WeightStore> store, const ModelLoadOptions& o);
+  Status Load(const ModelConfig& c, std::unique_ptr<TensorSource> store, const ModelLoadOptions& o);
 
  private:
   Status LoadLayer(WeightLoader& loader, int64_t i);
@@ -57,7 +57,7 @@ class DeepseekModel : public CausalLm {
 
   ModelConfig config_;
   ModelLoadOptions options_;
-  std::unique_ptr<WeightStore> store_;
+  std::unique_ptr<TensorSource> store_;
   Tensor embed_;
   std::vector<DecoderLayer> layers_;
   RmsNormLayer final_norm_;
@@ -116,7 +116,7 @@ void DeepseekModel::ComputeStats(const WeightLoader& loader) {
       MlaKvCache::BytesPerToken(c.num_hidden_layers, c.kv_lora_rank, c.qk_rope_head_dim, options_.kv_cache_dtype);
 }
 
-Status DeepseekModel::Load(const ModelConfig& c, std::unique_ptr<WeightStore> store, const ModelLoadOptions& o) {
+Status DeepseekModel::Load(const ModelConfig& c, std::unique_ptr<TensorSource> store, const ModelLoadOptions& o) {
   config_ = c;
   options_ = o;
   store_ = std::move(store);
@@ -253,7 +253,7 @@ Status ValidateDeepseekConfig(const ModelConfig& c) {
   return absl::OkStatus();
 }
 
-StatusOr<std::unique_ptr<CausalLm>> LoadDeepseek(const ModelConfig& config, std::unique_ptr<WeightStore> weights,
+StatusOr<std::unique_ptr<CausalLm>> LoadDeepseek(const ModelConfig& config, std::unique_ptr<TensorSource> weights,
                                                  const ModelLoadOptions& options) {
   DS_RETURN_IF_ERROR(ValidateDeepseekConfig(config));
   auto model = std::make_unique<DeepseekModel>();

@@ -4,7 +4,7 @@
 
 #include <memory>
 
-#include "loader/safetensors.h"
+#include "loader/tensor_source.h"
 #include "models/causal_lm.h"
 
 namespace ds {
@@ -12,7 +12,7 @@ namespace ds {
 // Checks that the config describes a runnable DeepSeek model (positive sizes, consistent routing).
 Status ValidateDeepseekConfig(const ModelConfig& c);
 
-StatusOr<std::unique_ptr<CausalLm>> LoadDeepseek(const ModelConfig& config, std::unique_ptr<WeightStore> weights,
+StatusOr<std::unique_ptr<CausalLm>> LoadDeepseek(const ModelConfig& config, std::unique_ptr<TensorSource> weights,
                                                  const ModelLoadOptions& options);
 
 }  // namespace ds

@@ -8,13 +8,13 @@
 #include <vector>
 
 #include "loader/model_config.h"
-#include "loader/safetensors.h"
+#include "loader/tensor_source.h"
 
 namespace ds {
 
 class WeightLoader {
  public:
-  WeightLoader(const WeightStore& store, const ModelConfig& config) : store_(store), config_(config) {}
+  WeightLoader(const TensorSource& store, const ModelConfig& config) : store_(store), config_(config) {}
 
   // A matrix weight [rows, cols] in its stored dtype (zero-copy); FP8 weights get their
   // `<name>_scale_inv` block scales attached.
@@ -31,7 +31,7 @@ class WeightLoader {
 
  private:
   StatusOr<Tensor> Fetch(const std::string& name, const Tensor::Shape& shape);
-  const WeightStore& store_;
+  const TensorSource& store_;
   const ModelConfig& config_;
   std::map<std::string, int64_t> params_by_dtype_;
   std::vector<std::pair<std::string, int64_t>> fetched_;

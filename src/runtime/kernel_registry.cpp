@@ -6,7 +6,7 @@ namespace ds {
 
 std::string_view OpName(OpKind op) {
   static constexpr std::array<std::string_view, static_cast<size_t>(OpKind::kCount)> kNames = {
-      "matmul", "embedding", "rms_norm", "rope", "softmax", "silu_mul", "moe_route", "mla_attention", "add"};
+      "matmul", "embedding", "rms_norm", "rope", "softmax", "silu_mul", "moe_route", "mla_attention", "add", "gqa_attention"};
   return kNames[static_cast<size_t>(op)];
 }
 

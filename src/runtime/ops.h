@@ -13,7 +13,7 @@
 namespace ds {
 
 enum class OpKind : uint8_t {
-  kMatMul, kEmbedding, kRmsNorm, kRope, kSoftmax, kSiluMul, kMoeRoute, kMlaAttention, kAdd,
+  kMatMul, kEmbedding, kRmsNorm, kRope, kSoftmax, kSiluMul, kMoeRoute, kMlaAttention, kAdd, kGqaAttention,
   kCount
 };
 std::string_view OpName(OpKind op);
@@ -46,13 +46,15 @@ struct RmsNormOp {
   using Fn = Status (*)(const Args&, KernelContext&);
 };
 
-// In-place rotary embedding on adjacent pairs (x[2i], x[2i+1]) of `rot_dim` elements starting at
-// each head's offset. cos/sin tables are [positions, rot_dim/2].
+// In-place rotary embedding of `rot_dim` elements starting at each head's offset, on adjacent
+// pairs (x[2i], x[2i+1]) or, with `rotate_half` (HF Llama/Qwen2 layout), on pairs (x[i], x[i + rot_dim/2]).
+// cos/sin tables are [positions, rot_dim/2].
 struct RopeOp {
   static constexpr OpKind kKind = OpKind::kRope;
   struct Args {
     float* x; int64_t tokens; int64_t heads; int64_t token_stride; int64_t head_stride;
     int64_t rot_dim; std::span<const int32_t> positions; const float* cos; const float* sin;
+    bool rotate_half = false;
   };
   using Fn = Status (*)(const Args&, KernelContext&);
 };
@@ -95,6 +97,19 @@ struct MlaAttentionOp {
     const float* q_lat; const float* q_pe; int64_t tokens; int64_t heads; int64_t rank; int64_t rope_dim;
     const Tensor* kv_cache; const Tensor* pe_cache;  // [capacity, rank], [capacity, rope_dim]
     std::span<const int32_t> positions; float scale; float* out;  // out [tokens, heads, rank]
+  };
+  using Fn = Status (*)(const Args&, KernelContext&);
+};
+
+// Grouped-query attention over a plain K/V cache: query head h reads KV head h / (heads / kv_heads);
+// score[t,h,s] = scale * q[t,h,:] . k[s,kvh,:], causal over s <= positions[t];
+// out[t,h,:] = softmax(score) . v[s,kvh,:]. q and out are [tokens, heads, head_dim] contiguous.
+struct GqaAttentionOp {
+  static constexpr OpKind kKind = OpKind::kGqaAttention;
+  struct Args {
+    const float* q; int64_t tokens; int64_t heads; int64_t kv_heads; int64_t head_dim;
+    const Tensor* k_cache; const Tensor* v_cache;  // [capacity, kv_heads * head_dim], f32 or bf16
+    std::span<const int32_t> positions; float scale; float* out;
   };
   using Fn = Status (*)(const Args&, KernelContext&);
 };

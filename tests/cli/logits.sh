@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
-# `deepseek logits` on each DeepSeek fixture must reproduce the reference logits (max abs <= 1e-3),
+# `deepseek logits` on each DeepSeek and R1-Distill fixture must reproduce the reference logits (max abs <= 1e-3),
 # and `deepseek info` must describe the model; bad input must fail with a message, not a crash.
 set -euo pipefail
 BIN="$1"; DATA="$2"; TMP="$(mktemp -d)"; trap 'rm -rf "$TMP"' EXIT
-for fx in tiny-v2 tiny-v3 tiny-v3-fp8; do
+for fx in tiny-v2 tiny-v3 tiny-v3-fp8 tiny-qwen2 tiny-llama; do
   dir="$DATA/fixtures/$fx"
   tokens="$(python3 - "$dir/expected.safetensors" <<'PY'
 import json, struct, sys, array

@@ -1,4 +1,5 @@
-// DeepSeek forward pass against logits computed by DeepSeek's own reference implementation
+// Forward passes against logits computed by independent implementations (DeepSeek's reference;
+// llama.cpp for the R1-Distill Qwen2/Llama fixtures)
 // (tests/data/fixtures/*/expected.safetensors; see each README for how they were produced).
 #include <gtest/gtest.h>
 
@@ -97,6 +98,13 @@ TEST_P(DeepseekFixture, GreedyContinuationMatchesReference) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Fixtures, DeepseekFixture, ::testing::Values("tiny-v2", "tiny-v3", "tiny-v3-fp8"),
+                         [](const auto& info) {
+                           std::string n = info.param;
+                           for (char& c : n) if (c == '-') c = '_';
+                           return n;
+                         });
+// R1-Distill architectures (Qwen2, Llama): expected logits computed by llama.cpp (see their READMEs).
+INSTANTIATE_TEST_SUITE_P(DistillFixtures, DeepseekFixture, ::testing::Values("tiny-qwen2", "tiny-llama"),
                          [](const auto& info) {
                            std::string n = info.param;
                            for (char& c : n) if (c == '-') c = '_';

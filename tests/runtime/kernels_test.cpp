@@ -180,6 +180,32 @@ void CheckRmsNorm(const KernelKey& key) {
   EXPECT_EQ(x2, want);
 }
 
+// The HF Llama/Qwen2 layout: element i pairs with i + rot/2 (rotate_half).
+void CheckRopeRotateHalf(RopeOp::Fn fn) {
+  std::mt19937 rng(41);
+  const int64_t tokens = 2, heads = 3, head_stride = 20, token_stride = 64, rot = 16, half = rot / 2;
+  const std::vector<int32_t> pos = {3, 7};
+  std::vector<float> x = RandomFloats(tokens * token_stride, rng), orig = x;
+  std::vector<float> cosv = RandomFloats(8 * half, rng), sinv = RandomFloats(8 * half, rng);
+  KernelContext ctx(1);
+  ASSERT_TRUE(fn({x.data(), tokens, heads, token_stride, head_stride, rot, pos, cosv.data(), sinv.data(), true}, ctx).ok());
+  for (int64_t t = 0; t < tokens; ++t) {
+    for (int64_t i = 0; i < token_stride; ++i) {
+      const int64_t h = i / head_stride, j = i % head_stride;
+      double want = orig[t * token_stride + i];
+      if (h < heads && j < rot) {
+        // out = x * cos + rotate_half(x) * sin, rotate_half(x) = cat(-x[half:], x[:half])
+        const int64_t f = j % half;
+        const double c = cosv[pos[t] * half + f], s = sinv[pos[t] * half + f];
+        const double rotated = j < half ? -orig[t * token_stride + h * head_stride + j + half]
+                                        : orig[t * token_stride + h * head_stride + j - half];
+        want = orig[t * token_stride + i] * c + rotated * s;
+      }
+      EXPECT_TRUE(Near(x[t * token_stride + i], want, 2.0)) << "rotate_half token " << t << " element " << i;
+    }
+  }
+}
+
 void CheckRope(const KernelKey& key) {
   auto fn = KernelRegistry::Global().Find<RopeOp>(key.device, key.activation, key.weight).value();
   std::mt19937 rng(4);
@@ -202,6 +228,7 @@ void CheckRope(const KernelKey& key) {
       EXPECT_TRUE(Near(x[t * token_stride + i], want, 2.0)) << "token " << t << " element " << i;
     }
   }
+  CheckRopeRotateHalf(fn);
 }
 
 void CheckSoftmax(const KernelKey& key) {
@@ -367,6 +394,50 @@ void CheckMlaAttention(const KernelKey& key) {
   }
 }
 
+// ---- GQA attention ----
+
+void CheckGqaAttention(const KernelKey& key) {
+  auto fn = KernelRegistry::Global().Find<GqaAttentionOp>(key.device, key.activation, key.weight).value();
+  std::mt19937 rng(11);
+  const int64_t tokens = 3, heads = 6, kv_heads = 2, d = 12, cap = 9, width = kv_heads * d;
+  const std::vector<int32_t> pos = {4, 5, 8};
+  for (DType cache_dtype : {DType::kF32, DType::kBF16}) {
+    SCOPED_TRACE(DTypeName(cache_dtype));
+    testref::Codes kc = testref::RandomCodes(cache_dtype, cap * width, rng);
+    testref::Codes vc = testref::RandomCodes(cache_dtype, cap * width, rng);
+    Tensor k = Tensor::Empty(cache_dtype, {cap, width}), v = Tensor::Empty(cache_dtype, {cap, width});
+    std::memcpy(k.raw(), kc.bytes.data(), kc.bytes.size());
+    std::memcpy(v.raw(), vc.bytes.data(), vc.bytes.size());
+    std::vector<float> q = RandomFloats(tokens * heads * d, rng), out(tokens * heads * d);
+    const float scale = 0.29f;
+    KernelContext ctx(2);
+    ASSERT_TRUE(fn({q.data(), tokens, heads, kv_heads, d, &k, &v, pos, scale, out.data()}, ctx).ok());
+    for (int64_t t = 0; t < tokens; ++t) {
+      for (int64_t h = 0; h < heads; ++h) {
+        const int64_t g = h / (heads / kv_heads);  // consecutive query heads share a KV head
+        std::vector<double> p(pos[t] + 1);
+        double mx = -INFINITY, sum = 0;
+        for (int64_t s = 0; s <= pos[t]; ++s) {
+          double dot = 0;
+          for (int64_t i = 0; i < d; ++i) dot += q[(t * heads + h) * d + i] * kc.values[s * width + g * d + i];
+          p[s] = scale * dot;
+          mx = std::max(mx, p[s]);
+        }
+        for (double& x : p) sum += (x = std::exp(x - mx));
+        for (int64_t i = 0; i < d; ++i) {
+          double want = 0;
+          for (int64_t s = 0; s <= pos[t]; ++s) want += p[s] / sum * vc.values[s * width + g * d + i];
+          EXPECT_TRUE(Near(out[(t * heads + h) * d + i], want, 1.0)) << t << "," << h << "," << i;
+        }
+      }
+    }
+    const std::vector<int32_t> beyond = {static_cast<int32_t>(cap)};
+    EXPECT_FALSE(fn({q.data(), 1, heads, kv_heads, d, &k, &v, beyond, scale, out.data()}, ctx).ok());
+    EXPECT_FALSE(fn({q.data(), 1, heads, 4, d, &k, &v, pos, scale, out.data()}, ctx).ok());  // 6 % 4 != 0
+    EXPECT_FALSE(fn({q.data(), 1, heads, 3, d, &k, &v, pos, scale, out.data()}, ctx).ok());  // cache too narrow
+  }
+}
+
 // ---- The parameterized test ----
 
 bool DevicePresent(Device d) {
@@ -388,6 +459,7 @@ void CheckKernel(const KernelKey& key) {
     case OpKind::kAdd: return CheckAdd(key);
     case OpKind::kMoeRoute: return CheckMoeRoute(key);
     case OpKind::kMlaAttention: return CheckMlaAttention(key);
+    case OpKind::kGqaAttention: return CheckGqaAttention(key);
     case OpKind::kCount: break;
   }
   FAIL() << "no reference check for " << KernelKeyString(key);

@@ -23,6 +23,7 @@ void RegisterCpuKernels(KernelRegistry& r) {
   r.Register<AddOp>(kCpu, kF32, kF32, cpu::Add);
   r.Register<MoeRouteOp>(kCpu, kF32, kF32, cpu::MoeRoute);
   r.Register<MlaAttentionOp>(kCpu, kF32, kF32, cpu::MlaAttention);
+  r.Register<GqaAttentionOp>(kCpu, kF32, kF32, cpu::GqaAttention);
 }
 
 }  // namespace ds

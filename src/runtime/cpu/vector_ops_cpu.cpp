@@ -42,6 +42,14 @@ Status Rope(const RopeOp::Args& a, KernelContext& ctx) {
     const float* s = a.sin + static_cast<int64_t>(a.positions[t]) * half;
     for (int64_t h = 0; h < a.heads; ++h) {
       float* x = a.x + t * a.token_stride + h * a.head_stride;
+      if (a.rotate_half) {
+        for (int64_t i = 0; i < half; ++i) {
+          const float x0 = x[i], x1 = x[i + half];
+          x[i] = x0 * c[i] - x1 * s[i];
+          x[i + half] = x1 * c[i] + x0 * s[i];
+        }
+        continue;
+      }
       for (int64_t i = 0; i < half; ++i) {
         const float x0 = x[2 * i], x1 = x[2 * i + 1];
         x[2 * i] = x0 * c[i] - x1 * s[i];

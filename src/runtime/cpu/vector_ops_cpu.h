@@ -13,5 +13,6 @@ Status SiluMul(const SiluMulOp::Args& a, KernelContext& ctx);
 Status Add(const AddOp::Args& a, KernelContext& ctx);
 Status MoeRoute(const MoeRouteOp::Args& a, KernelContext& ctx);
 Status MlaAttention(const MlaAttentionOp::Args& a, KernelContext& ctx);
+Status GqaAttention(const GqaAttentionOp::Args& a, KernelContext& ctx);
 
 }  // namespace ds::cpu

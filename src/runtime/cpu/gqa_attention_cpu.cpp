@@ -1,0 +1,92 @@
+// Grouped-query attention over a plain K/V cache on CPU (Qwen2, Llama).
+#include <algorithm>
+#include <cmath>
+#include <vector>
+
+#include "common/float_convert.h"
+#include "common/strings.h"
+#include "runtime/cpu/vector_ops_cpu.h"
+
+namespace ds::cpu {
+namespace {
+
+// One KV head's slice of cache row `s`, widened to f32 if the cache is bf16.
+inline const float* HeadRow(const Tensor& cache, int64_t s, int64_t kvh, int64_t head_dim, float* tmp) {
+  const int64_t offset = s * cache.dim(1) + kvh * head_dim;
+  if (cache.dtype() == DType::kF32) return cache.data<float>() + offset;
+  const uint16_t* src = cache.data<uint16_t>() + offset;
+  for (int64_t i = 0; i < head_dim; ++i) tmp[i] = Bf16ToF32(src[i]);
+  return tmp;
+}
+
+inline float Dot(const float* a, const float* b, int64_t n) {
+  float acc = 0.0f;
+#pragma omp simd reduction(+ : acc)
+  for (int64_t i = 0; i < n; ++i) acc += a[i] * b[i];
+  return acc;
+}
+
+Status CheckArgs(const GqaAttentionOp::Args& a) {
+  const Tensor& k = *a.k_cache;
+  const Tensor& v = *a.v_cache;
+  if (a.heads <= 0 || a.kv_heads <= 0 || a.head_dim <= 0 || a.heads % a.kv_heads != 0) {
+    return absl::InvalidArgumentError(StrCat("gqa_attention: ", a.heads, " query heads cannot share ", a.kv_heads,
+                                             " KV heads (head_dim ", a.head_dim, ")"));
+  }
+  for (const Tensor* c : {&k, &v}) {
+    if (c->rank() != 2 || c->dim(1) != a.kv_heads * a.head_dim || c->dim(0) != k.dim(0) ||
+        (c->dtype() != DType::kF32 && c->dtype() != DType::kBF16)) {
+      return absl::InvalidArgumentError("gqa_attention: K/V caches must be f32 or bf16 [capacity, kv_heads * head_dim]");
+    }
+  }
+  for (int32_t p : a.positions) {
+    if (p < 0 || p >= k.dim(0)) return absl::OutOfRangeError(StrCat("gqa_attention: position ", p, " outside the KV cache"));
+  }
+  if (static_cast<int64_t>(a.positions.size()) < a.tokens) {
+    return absl::InvalidArgumentError("gqa_attention: fewer positions than tokens");
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+Status GqaAttention(const GqaAttentionOp::Args& a, KernelContext& ctx) {
+  DS_RETURN_IF_ERROR(CheckArgs(a));
+  const Tensor& k = *a.k_cache;
+  const Tensor& v = *a.v_cache;
+  const int64_t group = a.heads / a.kv_heads, d = a.head_dim;
+  int64_t len = 0;
+  for (int64_t t = 0; t < a.tokens; ++t) len = std::max<int64_t>(len, a.positions[t] + 1);
+  const int threads = static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(ctx.threads(), a.tokens * a.heads)));
+#pragma omp parallel num_threads(threads)
+  {
+    std::vector<float> scores(len), tmp(d);
+#pragma omp for collapse(2) schedule(static)
+    for (int64_t t = 0; t < a.tokens; ++t) {
+      for (int64_t h = 0; h < a.heads; ++h) {
+        const int64_t n = static_cast<int64_t>(a.positions[t]) + 1;  // causal: keys 0..pos
+        const int64_t kvh = h / group;
+        const float* q = a.q + (t * a.heads + h) * d;
+        float mx = -INFINITY;
+        for (int64_t s = 0; s < n; ++s) {
+          scores[s] = a.scale * Dot(q, HeadRow(k, s, kvh, d, tmp.data()), d);
+          mx = std::max(mx, scores[s]);
+        }
+        float sum = 0.0f;
+        for (int64_t s = 0; s < n; ++s) sum += (scores[s] = std::exp(scores[s] - mx));
+        float* out = a.out + (t * a.heads + h) * d;
+        std::fill(out, out + d, 0.0f);
+        const float inv = 1.0f / sum;
+        for (int64_t s = 0; s < n; ++s) {
+          const float p = scores[s] * inv;
+          const float* row = HeadRow(v, s, kvh, d, tmp.data());
+#pragma omp simd
+          for (int64_t i = 0; i < d; ++i) out[i] += p * row[i];
+        }
+      }
+    }
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace ds::cpu
