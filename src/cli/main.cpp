@@ -4,6 +4,7 @@
 #include <exception>
 
 #include "cli/commands.h"
+#include "cli/omp_env.h"
 
 namespace {
 
@@ -34,6 +35,7 @@ void PrintUsage() {
 }  // namespace
 
 int main(int argc, char** argv) {
+  ds::cli::PreferPassiveOmpWaits(argv);
   if (argc < 2 || !std::strcmp(argv[1], "--help") || !std::strcmp(argv[1], "-h")) {
     PrintUsage();
     return argc < 2 ? 2 : 0;

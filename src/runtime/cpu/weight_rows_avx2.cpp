@@ -11,15 +11,6 @@
 namespace ds::cpu {
 namespace {
 
-const float* Fp8TableAvx2() {
-  static const std::array<float, 256> table = [] {
-    std::array<float, 256> t{};
-    for (int i = 0; i < 256; ++i) t[i] = F8E4M3ToF32(static_cast<uint8_t>(i));
-    return t;
-  }();
-  return table.data();
-}
-
 template <DType kType>
 inline __m256 Load8(const uint8_t* row, int64_t c) {
   if constexpr (kType == DType::kF32) {
@@ -30,9 +21,11 @@ inline __m256 Load8(const uint8_t* row, int64_t c) {
   } else if constexpr (kType == DType::kF16) {
     const __m128i h = _mm_loadu_si128(reinterpret_cast<const __m128i*>(reinterpret_cast<const uint16_t*>(row) + c));
     return _mm256_cvtph_ps(h);
-  } else {  // f8_e4m3 through a 256-entry table
-    const __m128i b = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(row + c));
-    return _mm256_i32gather_ps(Fp8TableAvx2(), _mm256_cvtepu8_epi32(b), 4);
+  } else {  // f8_e4m3 as f16 bits (bias 15 instead of 7), then *256: see weight_rows_avx512.cpp
+    const __m128i h = _mm_cvtepu8_epi16(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(row + c)));
+    const __m128i f16 = _mm_or_si128(_mm_slli_epi16(_mm_and_si128(h, _mm_set1_epi16(0x80)), 8),
+                                     _mm_slli_epi16(_mm_and_si128(h, _mm_set1_epi16(0x7f)), 7));
+    return _mm256_mul_ps(_mm256_cvtph_ps(f16), _mm256_set1_ps(256.0f));
   }
 }
 
