@@ -10,10 +10,13 @@ namespace {
 
 constexpr int64_t kGemvMaxRows = 4;   // activation rows handled by the register-dequant path
 constexpr int64_t kPanelRows = 256;   // weight rows dequantized per oneDNN call
+constexpr int64_t kMinParallelBytes = 256 << 10;  // smaller GEMVs are not worth a parallel region
 
 // y[:, n] for every weight row n, M <= 4 activation rows at a time.
 void GemvNk(const WeightRows& w, const MatMulOp::Args& a, int threads) {
-#pragma omp parallel for schedule(static) num_threads(threads)
+  // Small weights (per-head MLA slices) run on the calling thread: waking the team costs more.
+  const bool parallel = w.rows * w.row_bytes >= kMinParallelBytes;
+#pragma omp parallel for schedule(static) num_threads(threads) if (parallel)
   for (int64_t n = 0; n < w.rows; ++n) {
     for (int64_t m0 = 0; m0 < a.m; m0 += kGemvMaxRows) {
       const int64_t mm = std::min(kGemvMaxRows, a.m - m0);

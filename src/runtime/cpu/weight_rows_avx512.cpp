@@ -35,55 +35,49 @@ inline __m512 Load16(const uint8_t* row, int64_t c, __mmask16 mask) {
 inline __mmask16 TailMask(int64_t n) { return n >= 16 ? 0xffff : static_cast<__mmask16>((1u << n) - 1); }
 
 // Dot of up to 4 activation rows with columns [c0, c1) of one weight row.
-// One activation row: four independent accumulators keep enough FMAs in flight to stream the
-// weights at memory speed (a single chain is bound by FMA latency).
-template <DType kType>
-inline float DotSpan1(const uint8_t* row, int64_t c0, int64_t c1, const float* x) {
-  __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+// Per-row vector partial sums of kM activation rows times columns [c0, c1) of one weight row
+// (not yet reduced, so block-scaled rows pay one horizontal sum per row, not one per block).
+// One activation row uses four independent accumulators: a single FMA chain is latency-bound.
+template <DType kType, int kM>
+inline void DotSpanVec(const uint8_t* row, int64_t c0, int64_t c1, const float* x, int64_t ldx, __m512* acc) {
   int64_t c = c0;
-  for (; c + 64 <= c1; c += 64) {
-    a0 = _mm512_fmadd_ps(_mm512_loadu_ps(x + c), Load16<kType>(row, c, 0xffff), a0);
-    a1 = _mm512_fmadd_ps(_mm512_loadu_ps(x + c + 16), Load16<kType>(row, c + 16, 0xffff), a1);
-    a2 = _mm512_fmadd_ps(_mm512_loadu_ps(x + c + 32), Load16<kType>(row, c + 32, 0xffff), a2);
-    a3 = _mm512_fmadd_ps(_mm512_loadu_ps(x + c + 48), Load16<kType>(row, c + 48, 0xffff), a3);
+  if constexpr (kM == 1) {
+    __m512 a1 = _mm512_setzero_ps(), a2 = a1, a3 = a1;
+    for (; c + 64 <= c1; c += 64) {
+      acc[0] = _mm512_fmadd_ps(_mm512_loadu_ps(x + c), Load16<kType>(row, c, 0xffff), acc[0]);
+      a1 = _mm512_fmadd_ps(_mm512_loadu_ps(x + c + 16), Load16<kType>(row, c + 16, 0xffff), a1);
+      a2 = _mm512_fmadd_ps(_mm512_loadu_ps(x + c + 32), Load16<kType>(row, c + 32, 0xffff), a2);
+      a3 = _mm512_fmadd_ps(_mm512_loadu_ps(x + c + 48), Load16<kType>(row, c + 48, 0xffff), a3);
+    }
+    acc[0] = _mm512_add_ps(_mm512_add_ps(acc[0], a1), _mm512_add_ps(a2, a3));
   }
   for (; c < c1; c += 16) {
-    const __mmask16 mask = TailMask(c1 - c);
-    a0 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(mask, x + c), Load16<kType>(row, c, mask), a0);
-  }
-  return _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(a0, a1), _mm512_add_ps(a2, a3)));
-}
-
-template <DType kType, int kM>
-inline void DotSpan(const uint8_t* row, int64_t c0, int64_t c1, const float* x, int64_t ldx, float* out) {
-  if constexpr (kM == 1) {
-    out[0] = DotSpan1<kType>(row, c0, c1, x);
-    return;
-  }
-  __m512 acc[kM];
-  for (int i = 0; i < kM; ++i) acc[i] = _mm512_setzero_ps();
-  for (int64_t c = c0; c < c1; c += 16) {
     const __mmask16 mask = TailMask(c1 - c);
     const __m512 wv = Load16<kType>(row, c, mask);
     for (int i = 0; i < kM; ++i) {
       acc[i] = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(mask, x + i * ldx + c), wv, acc[i]);
     }
   }
-  for (int i = 0; i < kM; ++i) out[i] = _mm512_reduce_add_ps(acc[i]);
 }
 
 template <DType kType, int kM>
 void DotRowT(const WeightRows& w, int64_t r, const float* x, int64_t ldx, float* out) {
   const uint8_t* row = w.base + r * w.row_bytes;
-  if (w.scales == nullptr) return DotSpan<kType, kM>(row, 0, w.cols, x, ldx, out);
-  const float* srow = w.scales + ((w.scale_row0 + r) / w.block) * w.scale_cols;
-  float total[kM] = {};
-  for (int64_t c0 = 0; c0 < w.cols; c0 += w.block) {
-    float part[kM];
-    DotSpan<kType, kM>(row, c0, std::min(w.cols, c0 + w.block), x, ldx, part);
-    for (int i = 0; i < kM; ++i) total[i] += part[i] * srow[c0 / w.block];
+  __m512 total[kM];
+  for (int i = 0; i < kM; ++i) total[i] = _mm512_setzero_ps();
+  if (w.scales == nullptr) {
+    DotSpanVec<kType, kM>(row, 0, w.cols, x, ldx, total);
+  } else {
+    const float* srow = w.scales + ((w.scale_row0 + r) / w.block) * w.scale_cols;
+    for (int64_t c0 = 0; c0 < w.cols; c0 += w.block) {
+      __m512 part[kM];
+      for (int i = 0; i < kM; ++i) part[i] = _mm512_setzero_ps();
+      DotSpanVec<kType, kM>(row, c0, std::min(w.cols, c0 + w.block), x, ldx, part);
+      const __m512 scale = _mm512_set1_ps(srow[c0 / w.block]);
+      for (int i = 0; i < kM; ++i) total[i] = _mm512_fmadd_ps(part[i], scale, total[i]);
+    }
   }
-  for (int i = 0; i < kM; ++i) out[i] = total[i];
+  for (int i = 0; i < kM; ++i) out[i] = _mm512_reduce_add_ps(total[i]);
 }
 
 template <DType kType>
