@@ -1,5 +1,6 @@
 #include "runtime/memory_bandwidth.h"
 
+#include <immintrin.h>
 #include <omp.h>
 
 #include <algorithm>
@@ -12,6 +13,11 @@ namespace ds {
 namespace {
 
 volatile uint64_t g_sink = 0;
+
+bool UseAvx2() {
+  static const bool has = __builtin_cpu_supports("avx2");
+  return has;
+}
 
 struct FreeDeleter {
   void operator()(void* p) const { std::free(p); }
@@ -29,6 +35,23 @@ uint64_t SumWords(const uint64_t* begin, const uint64_t* end) {
   return s;
 }
 
+// The same with 32-byte loads: fewer instructions per byte, so that on a CPU shared with other
+// processes the sweep stays bound by memory rather than by its share of instructions (with the
+// 8-byte loop a decode step could outrun the "bandwidth").
+__attribute__((target("avx2"))) uint64_t SumWordsAvx2(const uint64_t* begin, const uint64_t* end) {
+  __m256i a0 = _mm256_setzero_si256(), a1 = a0, a2 = a0, a3 = a0;
+  const uint64_t* p = begin;
+  for (; p + 16 <= end; p += 16) {
+    a0 = _mm256_add_epi64(a0, _mm256_load_si256(reinterpret_cast<const __m256i*>(p)));
+    a1 = _mm256_add_epi64(a1, _mm256_load_si256(reinterpret_cast<const __m256i*>(p + 4)));
+    a2 = _mm256_add_epi64(a2, _mm256_load_si256(reinterpret_cast<const __m256i*>(p + 8)));
+    a3 = _mm256_add_epi64(a3, _mm256_load_si256(reinterpret_cast<const __m256i*>(p + 12)));
+  }
+  alignas(32) uint64_t lanes[4];
+  _mm256_store_si256(reinterpret_cast<__m256i*>(lanes), _mm256_add_epi64(_mm256_add_epi64(a0, a1), _mm256_add_epi64(a2, a3)));
+  return lanes[0] + lanes[1] + lanes[2] + lanes[3] + SumWords(p, end);
+}
+
 // One pass over the buffer with a static split; returns seconds.
 double ReadPass(const uint64_t* words, size_t n, int threads, uint64_t& sink) {
   const auto t0 = std::chrono::steady_clock::now();
@@ -38,7 +61,7 @@ double ReadPass(const uint64_t* words, size_t n, int threads, uint64_t& sink) {
     const size_t nt = static_cast<size_t>(omp_get_num_threads()), id = static_cast<size_t>(omp_get_thread_num());
     const size_t per = (n / nt) & ~size_t{7};
     const size_t begin = id * per, end = id + 1 == nt ? n : begin + per;
-    total += SumWords(words + begin, words + end);
+    total += UseAvx2() ? SumWordsAvx2(words + begin, words + end) : SumWords(words + begin, words + end);
   }
   sink += total;
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
