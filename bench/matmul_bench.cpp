@@ -1,11 +1,15 @@
-// MatMul kernels on DeepSeek shapes, per weight dtype. Reports bytes/s of weight read (decode,
-// M = 1) and FLOP/s (prefill, M = 128). Run: build/bin/ds_bench_kernels --benchmark_filter=MatMul
+// MatMul kernels on DeepSeek / R1-Distill-Qwen shapes, per weight dtype, CPU ISA variant and compute
+// precision. Decode (M = 1) reports weight bytes read per second (bytes_per_second) beside the
+// machine's read bandwidth (BM_ReadBandwidth); prefill (M = 128, 512) reports FLOP/s.
+// Run: build/bin/ds_bench_kernels --benchmark_filter=MatMul
 #include <benchmark/benchmark.h>
 
 #include <random>
 
 #include "common/float_convert.h"
+#include "runtime/cpu/cpu_isa.h"
 #include "runtime/kernel_registry.h"
+#include "runtime/memory_bandwidth.h"
 
 namespace ds {
 namespace {
@@ -29,11 +33,15 @@ Tensor RandomWeight(DType dtype, int64_t n, int64_t k) {
   return w;
 }
 
+// args: m, n, k, isa (CpuIsa), precision (0 f32, 1 bf16)
 void BM_MatMul(benchmark::State& state, DType dtype) {
   const int64_t m = state.range(0), n = state.range(1), k = state.range(2);
+  const auto isa = static_cast<cpu::CpuIsa>(state.range(3));
+  if (isa > cpu::DetectedCpuIsa()) return state.SkipWithError("ISA not supported by this CPU");
+  cpu::ScopedCpuIsa force(isa);
   Tensor w = RandomWeight(dtype, n, k);
   std::vector<float> x(m * k, 0.5f), y(m * n);
-  KernelContext ctx;
+  KernelContext ctx(0, state.range(4) ? ComputePrecision::kBF16 : ComputePrecision::kF32);
   for (auto _ : state) {
     auto s = RunMatMul({x.data(), m, k, k, &w, false, y.data(), n, false}, ctx);
     if (!s.ok()) state.SkipWithError(std::string(s.message()).c_str());
@@ -41,14 +49,42 @@ void BM_MatMul(benchmark::State& state, DType dtype) {
   }
   state.SetBytesProcessed(state.iterations() * w.nbytes());
   state.counters["FLOP/s"] = benchmark::Counter(2.0 * m * n * k * state.iterations(), benchmark::Counter::kIsRate);
+  state.SetLabel(StrCat(cpu::CpuIsaName(isa), state.range(4) ? " bf16-compute" : " f32-compute"));
 }
 
-// V2-Lite shapes: q_proj 3072x2048, expert gate 1408x2048; V3: q_b_proj 24576x1536.
-#define DS_MATMUL_SHAPES Args({1, 3072, 2048})->Args({1, 1408, 2048})->Args({1, 24576, 1536})->Args({128, 3072, 2048})
-BENCHMARK_CAPTURE(BM_MatMul, f32, DType::kF32)->DS_MATMUL_SHAPES->UseRealTime();
-BENCHMARK_CAPTURE(BM_MatMul, bf16, DType::kBF16)->DS_MATMUL_SHAPES->UseRealTime();
-BENCHMARK_CAPTURE(BM_MatMul, f16, DType::kF16)->DS_MATMUL_SHAPES->UseRealTime();
-BENCHMARK_CAPTURE(BM_MatMul, f8_e4m3_block128, DType::kF8E4M3)->DS_MATMUL_SHAPES->UseRealTime();
+// Decode shapes [N, K] (weights > caches so the read comes from memory):
+//   V2-Lite q_proj 3072x2048, V2-Lite expert gate 1408x2048, V3 q_b_proj 24576x1536,
+//   V3 expert gate 2048x7168, Qwen-1.5B mlp gate 8960x1536, Qwen-1.5B down 1536x8960.
+void DecodeShapes(benchmark::internal::Benchmark* b) {
+  const int64_t shapes[][2] = {{3072, 2048}, {1408, 2048}, {24576, 1536}, {2048, 7168}, {8960, 1536}, {1536, 8960}};
+  for (int isa = 0; isa <= 2; ++isa) {
+    for (const auto& s : shapes) b->Args({1, s[0], s[1], isa, 0});
+  }
+}
+// Prefill shapes at the best ISA, f32 (exact) and bf16 compute.
+void PrefillShapes(benchmark::internal::Benchmark* b) {
+  const int64_t shapes[][2] = {{3072, 2048}, {24576, 1536}, {8960, 1536}};
+  for (int64_t m : {128, 512}) {
+    for (int prec = 0; prec <= 1; ++prec) {
+      for (const auto& s : shapes) b->Args({m, s[0], s[1], 2, prec});
+    }
+  }
+}
+
+BENCHMARK_CAPTURE(BM_MatMul, bf16, DType::kBF16)->Apply(DecodeShapes)->Apply(PrefillShapes)->UseRealTime();
+BENCHMARK_CAPTURE(BM_MatMul, f16, DType::kF16)->Apply(DecodeShapes)->UseRealTime();
+BENCHMARK_CAPTURE(BM_MatMul, f8_e4m3_block128, DType::kF8E4M3)->Apply(DecodeShapes)->Apply(PrefillShapes)->UseRealTime();
+BENCHMARK_CAPTURE(BM_MatMul, f32, DType::kF32)->Args({1, 3072, 2048, 2, 0})->Args({128, 3072, 2048, 2, 0})->UseRealTime();
+
+// The yardstick for the decode rows: a 1 GiB read sweep with the default thread count.
+void BM_ReadBandwidth(benchmark::State& state) {
+  for (auto _ : state) {
+    auto r = MeasureReadBandwidth(size_t{1} << 30, KernelContext().threads(), 3);
+    if (!r.ok()) return state.SkipWithError(std::string(r.status().message()).c_str());
+    state.counters["GB/s"] = r->best_gb_s;
+  }
+}
+BENCHMARK(BM_ReadBandwidth)->Iterations(1)->Unit(benchmark::kMillisecond);
 
 }  // namespace
 }  // namespace ds

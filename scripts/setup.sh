@@ -6,7 +6,7 @@ PKGS=(
   libdnnl-dev libeigen3-dev libabsl-dev libpcre2-dev libicu-dev libsimdjson-dev nlohmann-json3-dev libxtensor-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   clang-14 libclang-rt-14-dev libfuzzer-14-dev
-  python3 python3-pytest python3-numpy python3-setuptools
+  python3 python3-pytest python3-numpy python3-setuptools python3-matplotlib
 )
 # Optional, only for retraining the bundled demo model (tools/train_demo; CI does not need it):
 #   DS_SETUP_TRAINING=1 bash scripts/setup.sh

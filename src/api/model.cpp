@@ -25,6 +25,7 @@ Result<std::unique_ptr<Model>> Model::Load(const std::string& path, const ModelO
   o.kv_cache_dtype = options.kv_cache_bf16 ? ds::KvCacheDType::kBF16 : ds::KvCacheDType::kF32;
   o.memory_limit_bytes = options.memory_limit_bytes;
   o.load_mtp = options.load_mtp;
+  o.precision = options.compute_bf16 ? ds::ComputePrecision::kBF16 : ds::ComputePrecision::kF32;
   o.progress = options.progress;
   try {
     auto lm = ds::LoadCausalLm(path, o);

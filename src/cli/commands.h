@@ -11,6 +11,7 @@ int RunChat(int argc, char** argv);
 int RunVersion(int argc, char** argv);
 int RunTokenize(int argc, char** argv);
 int RunChatTemplate(int argc, char** argv);
+int RunBench(int argc, char** argv);
 int RunSynth(int argc, char** argv);
 int RunQuantize(int argc, char** argv);
 

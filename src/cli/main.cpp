@@ -4,6 +4,7 @@
 #include <exception>
 
 #include "cli/commands.h"
+#include "cli/omp_env.h"
 
 namespace {
 
@@ -21,6 +22,7 @@ constexpr Command kCommands[] = {
     {"version", "print the library version", ds::cli::RunVersion},
     {"tokenize", "encode / decode JSON Lines with a tokenizer.json", ds::cli::RunTokenize},
     {"chat-template", "render a model's chat template for a conversation", ds::cli::RunChatTemplate},
+    {"bench", "prefill/decode tok/s, weight bytes per token and memory-bandwidth fraction", ds::cli::RunBench},
     {"synth", "write a random-weight checkpoint at a real model's shape (benchmarks)", ds::cli::RunSynth},
     {"quantize", "convert an HF checkpoint folder to GGUF (bf16, q8_0, q4_k_m, q6_k)", ds::cli::RunQuantize},
 };
@@ -34,6 +36,7 @@ void PrintUsage() {
 }  // namespace
 
 int main(int argc, char** argv) {
+  ds::cli::PreferPassiveOmpWaits(argv);
   if (argc < 2 || !std::strcmp(argv[1], "--help") || !std::strcmp(argv[1], "-h")) {
     PrintUsage();
     return argc < 2 ? 2 : 0;

@@ -6,7 +6,14 @@
 
 namespace ds::cli {
 
-std::set<std::string> ModelOptionNames() { return {"threads", "ctx", "kv-bf16", "quiet", "memory-limit"}; }
+std::set<std::string> ModelOptionNames() {
+  return {"threads", "ctx", "kv-bf16", "quiet", "memory-limit", "precision"};
+}
+
+std::string PrecisionError(const CliArgs& args) {
+  const std::string p = args.GetOr("precision", "f32");
+  return p == "f32" || p == "bf16" ? "" : "--precision must be f32 or bf16, got '" + p + "'";
+}
 
 deepseek::ModelOptions ModelOptionsFromArgs(CliArgs& args) {
   deepseek::ModelOptions o;
@@ -14,6 +21,8 @@ deepseek::ModelOptions ModelOptionsFromArgs(CliArgs& args) {
   o.max_context = args.GetInt("ctx", 0);
   o.kv_cache_bf16 = args.Flag("kv-bf16");
   o.memory_limit_bytes = args.GetInt("memory-limit", 0);  // KV cache + scratch per sequence, bytes
+  if (const std::string err = PrecisionError(args); !err.empty()) std::fprintf(stderr, "warning: %s; using f32\n", err.c_str());
+  o.compute_bf16 = args.GetOr("precision", "f32") == "bf16";
   if (!args.Flag("quiet") && isatty(STDERR_FILENO)) {
     o.progress = [](double f, const std::string& stage) {
       std::fprintf(stderr, "\rloading %s: %3d%%", stage.c_str(), static_cast<int>(f * 100));

@@ -11,7 +11,10 @@ namespace ds::cli {
 
 // Option names understood by ModelOptionsFromArgs, to add to a command's known set.
 std::set<std::string> ModelOptionNames();
-// Fills options from --threads N, --ctx N, --kv-bf16, --quiet (no progress bar on stderr).
+// "" if --precision is absent, f32 or bf16; otherwise the message to print.
+std::string PrecisionError(const CliArgs& args);
+// Fills options from --threads N, --ctx N, --kv-bf16, --precision f32|bf16 (bf16 activations in
+// multi-token matmuls), --quiet (no progress bar on stderr).
 deepseek::ModelOptions ModelOptionsFromArgs(CliArgs& args);
 
 }  // namespace ds::cli

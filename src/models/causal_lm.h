@@ -34,6 +34,7 @@ struct ModelStats {
   std::string architecture;
   int64_t total_params = 0;        // every tensor of the main model (MTP layers excluded)
   int64_t active_params = 0;       // read per token: non-expert weights + top-k routed experts
+  int64_t active_weight_bytes = 0; // stored bytes of those weights (ActiveWeightBytes); 0 if unknown
   std::map<std::string, int64_t> params_by_dtype;
   int64_t kv_bytes_per_token = 0;  // all layers
   int64_t mtp_layers_loaded = 0;

@@ -144,6 +144,7 @@ void DeepseekModel::ComputeStats(const WeightLoader& loader) {
   stats_.active_params = active;
   stats_.mtp_layers_loaded = mtp_modules();
   for (const MtpModule& m : mtp_) stats_.mtp_params += m.params();
+  stats_.active_weight_bytes = ActiveWeightBytes(loader.fetched(), c);
 }
 
 int64_t DeepseekModel::ScratchBytes(int64_t m) const {

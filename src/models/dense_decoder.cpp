@@ -99,6 +99,8 @@ void DenseDecoderModel::ComputeStats(const WeightLoader& loader, const Variant& 
   }
   stats_.total_params = total;
   stats_.active_params = active;
+  // A tied head reads the whole embedding matrix once more per token.
+  stats_.active_weight_bytes = ActiveWeightBytes(loader.fetched(), c) + (tied_head_ ? embed_.nbytes() : 0);
   stats_.max_context = capacity_;
   stats_.kv_bytes_per_token =
       GqaKvCache::BytesPerToken(c.num_hidden_layers, c.num_key_value_heads, head_dim_, options_.kv_cache_dtype);

@@ -1,5 +1,7 @@
 #include "models/weight_loader.h"
 
+#include <algorithm>
+
 namespace ds {
 namespace {
 std::string ShapeString(const Tensor::Shape& s) {
@@ -20,6 +22,7 @@ StatusOr<Tensor> WeightLoader::Fetch(const std::string& name, const Tensor::Shap
                                 " but ", config_.source, " implies ", ShapeString(shape)));
   }
   params_by_dtype_[std::string(DTypeName(t.dtype()))] += t.numel();
+  fetched_.emplace_back(name, t.nbytes());
   return t;
 }
 
@@ -49,6 +52,22 @@ StatusOr<Tensor> WeightLoader::VectorF32(const std::string& name, int64_t n) {
                                            DTypeName(t.dtype()), ", expected f32, bf16 or f16"));
   }
   return t.ToF32();
+}
+
+int64_t ActiveWeightBytes(const std::vector<std::pair<std::string, int64_t>>& fetched, const ModelConfig& c) {
+  double bytes = 0;
+  bool embedding_seen = false;
+  for (const auto& [name, n] : fetched) {
+    if (name == "model.embed_tokens.weight" && !embedding_seen) {
+      embedding_seen = true;
+      bytes += static_cast<double>(n) / std::max<int64_t>(c.vocab_size, 1);
+    } else if (name.find(".mlp.experts.") != std::string::npos && c.n_routed_experts > 0) {
+      bytes += static_cast<double>(n) * c.num_experts_per_tok / c.n_routed_experts;
+    } else {
+      bytes += static_cast<double>(n);
+    }
+  }
+  return static_cast<int64_t>(bytes + 0.5);
 }
 
 }  // namespace ds

@@ -4,6 +4,8 @@
 
 #include <map>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "loader/model_config.h"
 #include "loader/tensor_source.h"
@@ -23,12 +25,22 @@ class WeightLoader {
 
   // Parameter counts per stored dtype over the tensors fetched so far.
   const std::map<std::string, int64_t>& params_by_dtype() const { return params_by_dtype_; }
+  // Every fetch so far as (tensor name, stored bytes), in order; a tensor fetched twice (tied
+  // embeddings used as lm_head) appears twice.
+  const std::vector<std::pair<std::string, int64_t>>& fetched() const { return fetched_; }
 
  private:
   StatusOr<Tensor> Fetch(const std::string& name, const Tensor::Shape& shape);
   const TensorSource& store_;
   const ModelConfig& config_;
   std::map<std::string, int64_t> params_by_dtype_;
+  std::vector<std::pair<std::string, int64_t>> fetched_;
 };
+
+// Weight bytes one decoded token reads, from the stored dtypes of the fetched tensors: every
+// tensor once, except routed experts ("*.mlp.experts.*", counted num_experts_per_tok of
+// n_routed_experts) and the embedding table (one row; a second fetch of it, as a tied lm_head,
+// counts in full).
+int64_t ActiveWeightBytes(const std::vector<std::pair<std::string, int64_t>>& fetched, const ModelConfig& c);
 
 }  // namespace ds

@@ -5,7 +5,11 @@
 namespace ds {
 
 KernelContext::KernelContext(int threads, ComputePrecision precision)
-    : threads_(threads > 0 ? threads : omp_get_max_threads()), precision_(precision) {}
+    : threads_(threads > 0 ? threads : omp_get_max_threads()), precision_(precision) {
+  // oneDNN sizes its OpenMP regions from the calling thread's default, so one setting governs
+  // both our parallel loops and its GEMMs.
+  if (threads > 0) omp_set_num_threads(threads);
+}
 
 float* KernelContext::Scratch(int slot, size_t n) {
   if (static_cast<size_t>(slot) >= scratch_.size()) scratch_.resize(slot + 1);

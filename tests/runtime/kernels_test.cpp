@@ -11,6 +11,7 @@
 #include <random>
 #include <string>
 
+#include "runtime/cpu/cpu_isa.h"
 #include "runtime/kernel_registry.h"
 #include "quant_reference.h"
 #include "reference.h"
@@ -450,13 +451,7 @@ bool DevicePresent(Device d) {
 
 class KernelTest : public ::testing::TestWithParam<KernelKey> {};
 
-TEST_P(KernelTest, MatchesReferenceLoop) {
-  const KernelKey key = GetParam();
-  if (!DevicePresent(key.device)) GTEST_SKIP() << "no " << DeviceName(key.device) << " device here";
-  if (key.device != Device::kCpu) {
-    // The runtime has no device-memory tensors yet, so device kernels cannot be fed from here.
-    GTEST_SKIP() << KernelKeyString(key) << ": device tensors are not available to this test yet";
-  }
+void CheckKernel(const KernelKey& key) {
   switch (key.op) {
     case OpKind::kMatMul: return CheckMatMulKernel(key);
     case OpKind::kEmbedding: return CheckEmbeddingKernel(key);
@@ -471,6 +466,22 @@ TEST_P(KernelTest, MatchesReferenceLoop) {
     case OpKind::kCount: break;
   }
   FAIL() << "no reference check for " << KernelKeyString(key);
+}
+
+TEST_P(KernelTest, MatchesReferenceLoop) {
+  const KernelKey key = GetParam();
+  if (!DevicePresent(key.device)) GTEST_SKIP() << "no " << DeviceName(key.device) << " device here";
+  if (key.device != Device::kCpu) {
+    // The runtime has no device-memory tensors yet, so device kernels cannot be fed from here.
+    GTEST_SKIP() << KernelKeyString(key) << ": device tensors are not available to this test yet";
+  }
+  // Every instruction-set variant this CPU can run (scalar, AVX2, AVX-512), not only the best.
+  for (cpu::CpuIsa isa : cpu::SupportedCpuIsas()) {
+    cpu::ScopedCpuIsa force(isa);
+    SCOPED_TRACE(StrCat("cpu isa ", cpu::CpuIsaName(isa)));
+    CheckKernel(key);
+    if (::testing::Test::HasFailure()) return;
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(Registry, KernelTest, ::testing::ValuesIn(KernelRegistry::Global().Keys()),

@@ -10,10 +10,13 @@ namespace {
 
 constexpr int64_t kGemvMaxRows = 4;   // activation rows handled by the register-dequant path
 constexpr int64_t kPanelRows = 256;   // weight rows dequantized per oneDNN call
+constexpr int64_t kMinParallelBytes = 256 << 10;  // smaller GEMVs are not worth a parallel region
 
 // y[:, n] for every weight row n, M <= 4 activation rows at a time.
 void GemvNk(const WeightRows& w, const MatMulOp::Args& a, int threads) {
-#pragma omp parallel for schedule(static) num_threads(threads)
+  // Small weights (per-head MLA slices) run on the calling thread: waking the team costs more.
+  const bool parallel = w.rows * w.row_bytes >= kMinParallelBytes;
+#pragma omp parallel for schedule(static) num_threads(threads) if (parallel)
   for (int64_t n = 0; n < w.rows; ++n) {
     for (int64_t m0 = 0; m0 < a.m; m0 += kGemvMaxRows) {
       const int64_t mm = std::min(kGemvMaxRows, a.m - m0);
@@ -73,6 +76,41 @@ Status GemmPanels(const WeightRows& w, const MatMulOp::Args& a, KernelContext& c
   return absl::OkStatus();
 }
 
+// Rounds m rows of x (stride ldx) to contiguous bf16 rows [m, k].
+void RowsToBf16(const float* x, int64_t m, int64_t k, int64_t ldx, uint16_t* out, int threads) {
+#pragma omp parallel for schedule(static) num_threads(threads) if (m * k > 65536)
+  for (int64_t i = 0; i < m; ++i) F32ToBf16Row(x + i * ldx, k, out + i * k);
+}
+
+// ComputePrecision::kBF16: activations rounded to bf16 once, products accumulated in f32 by
+// oneDNN's bf16 matmul (AVX512-BF16 / AMX). bf16 weights are used in place (no copy); f16 and FP8
+// weights are widened panel by panel and rounded to bf16 first.
+Status GemmBf16(const WeightRows& w, const MatMulOp::Args& a, KernelContext& ctx) {
+  uint16_t* xb = reinterpret_cast<uint16_t*>(ctx.Scratch(2, (a.m * a.k + 1) / 2));
+  RowsToBf16(a.x, a.m, a.k, a.ldx, xb, ctx.threads());
+  if (w.dtype == DType::kBF16) {
+    return OneDnnGemmBf16(xb, a.m, a.k, a.k, reinterpret_cast<const uint16_t*>(w.base), !a.transpose_w, w.cols,
+                          a.transpose_w ? w.cols : w.rows, a.y, a.ldy, a.accumulate);
+  }
+  const int64_t panel_rows = std::min(kPanelRows, w.rows);
+  float* panel = ctx.Scratch(1, panel_rows * w.cols);
+  uint16_t* panel_bf16 = reinterpret_cast<uint16_t*>(ctx.Scratch(3, (panel_rows * w.cols + 1) / 2));
+  for (int64_t r0 = 0; r0 < w.rows; r0 += panel_rows) {
+    const int64_t rows = std::min(panel_rows, w.rows - r0);
+    DecodePanel(w, r0, rows, panel, ctx.threads());
+    RowsToBf16(panel, rows, w.cols, w.cols, panel_bf16, ctx.threads());
+    Status s;
+    if (!a.transpose_w) {
+      s = OneDnnGemmBf16(xb, a.m, a.k, a.k, panel_bf16, true, w.cols, rows, a.y + r0, a.ldy, a.accumulate);
+    } else {
+      s = OneDnnGemmBf16(xb + r0, a.m, rows, a.k, panel_bf16, false, w.cols, w.cols, a.y, a.ldy,
+                         a.accumulate || r0 > 0);
+    }
+    DS_RETURN_IF_ERROR(s);
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 Status MatMulDense(const MatMulOp::Args& a, KernelContext& ctx) {
@@ -91,6 +129,9 @@ Status MatMulDense(const MatMulOp::Args& a, KernelContext& ctx) {
       GemvKn(w, a, ctx);
     }
     return absl::OkStatus();
+  }
+  if (ctx.precision() == ComputePrecision::kBF16 && w.dtype != DType::kF32 && HasAvx512()) {
+    return GemmBf16(w, a, ctx);
   }
   return GemmPanels(w, a, ctx);
 }

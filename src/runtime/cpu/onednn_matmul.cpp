@@ -10,7 +10,8 @@ namespace ds::cpu {
 namespace {
 
 using dnnl::memory;
-using Key = std::tuple<int64_t, int64_t, int64_t, bool, int64_t, int64_t, bool>;
+// (k, ldx, n, w_nk, ldw, ldy, accumulate, bf16 inputs)
+using Key = std::tuple<int64_t, int64_t, int64_t, bool, int64_t, int64_t, bool, bool>;
 
 dnnl::engine& Engine() {
   static dnnl::engine engine(dnnl::engine::kind::cpu, 0);
@@ -28,10 +29,11 @@ dnnl::matmul GetPrimitive(const Key& key) {
   std::lock_guard<std::mutex> lock(mu);
   auto it = cache.find(key);
   if (it != cache.end()) return it->second.prim;
-  auto [k, ldx, n, w_nk, ldw, ldy, accumulate] = key;
+  auto [k, ldx, n, w_nk, ldw, ldy, accumulate, bf16] = key;
   const memory::dim rt = DNNL_RUNTIME_DIM_VAL;
-  memory::desc src({rt, k}, memory::data_type::f32, memory::dims{ldx, 1});
-  memory::desc wei({k, n}, memory::data_type::f32, w_nk ? memory::dims{1, ldw} : memory::dims{ldw, 1});
+  const auto in_type = bf16 ? memory::data_type::bf16 : memory::data_type::f32;
+  memory::desc src({rt, k}, in_type, memory::dims{ldx, 1});
+  memory::desc wei({k, n}, in_type, w_nk ? memory::dims{1, ldw} : memory::dims{ldw, 1});
   memory::desc dst({rt, n}, memory::data_type::f32, memory::dims{ldy, 1});
   dnnl::primitive_attr attr;
   if (accumulate) {
@@ -45,24 +47,36 @@ dnnl::matmul GetPrimitive(const Key& key) {
   return prim;
 }
 
-}  // namespace
-
-Status OneDnnGemmF32(const float* x, int64_t m, int64_t k, int64_t ldx, const float* w, bool w_nk,
-                     int64_t ldw, int64_t n, float* y, int64_t ldy, bool accumulate) {
+// Runs the cached primitive for f32 or bf16 inputs (f32 output either way).
+Status RunGemm(bool bf16, const void* x, int64_t m, int64_t k, int64_t ldx, const void* w, bool w_nk,
+               int64_t ldw, int64_t n, float* y, int64_t ldy, bool accumulate) {
   if (m == 0 || n == 0) return absl::OkStatus();
   try {
-    dnnl::matmul prim = GetPrimitive(Key{k, ldx, n, w_nk, ldw, ldy, accumulate});
-    memory src_m({{m, k}, memory::data_type::f32, memory::dims{ldx, 1}}, Engine(), const_cast<float*>(x));
-    memory wei_m({{k, n}, memory::data_type::f32, w_nk ? memory::dims{1, ldw} : memory::dims{ldw, 1}},
-                 Engine(), const_cast<float*>(w));
+    dnnl::matmul prim = GetPrimitive(Key{k, ldx, n, w_nk, ldw, ldy, accumulate, bf16});
+    const auto in_type = bf16 ? memory::data_type::bf16 : memory::data_type::f32;
+    memory src_m({{m, k}, in_type, memory::dims{ldx, 1}}, Engine(), const_cast<void*>(x));
+    memory wei_m({{k, n}, in_type, w_nk ? memory::dims{1, ldw} : memory::dims{ldw, 1}}, Engine(),
+                 const_cast<void*>(w));
     memory dst_m({{m, n}, memory::data_type::f32, memory::dims{ldy, 1}}, Engine(), y);
     dnnl::stream stream(Engine());
     prim.execute(stream, {{DNNL_ARG_SRC, src_m}, {DNNL_ARG_WEIGHTS, wei_m}, {DNNL_ARG_DST, dst_m}});
     stream.wait();
   } catch (const dnnl::error& e) {
-    return absl::InternalError(StrCat("oneDNN matmul failed: ", e.what()));
+    return absl::InternalError(StrCat("oneDNN ", bf16 ? "bf16" : "f32", " matmul failed: ", e.what()));
   }
   return absl::OkStatus();
+}
+
+}  // namespace
+
+Status OneDnnGemmF32(const float* x, int64_t m, int64_t k, int64_t ldx, const float* w, bool w_nk,
+                     int64_t ldw, int64_t n, float* y, int64_t ldy, bool accumulate) {
+  return RunGemm(false, x, m, k, ldx, w, w_nk, ldw, n, y, ldy, accumulate);
+}
+
+Status OneDnnGemmBf16(const uint16_t* x, int64_t m, int64_t k, int64_t ldx, const uint16_t* w, bool w_nk,
+                      int64_t ldw, int64_t n, float* y, int64_t ldy, bool accumulate) {
+  return RunGemm(true, x, m, k, ldx, w, w_nk, ldw, n, y, ldy, accumulate);
 }
 
 }  // namespace ds::cpu

@@ -1,14 +1,12 @@
 #include "runtime/cpu/weight_rows.h"
 
 #include "common/float_convert.h"
+#include "runtime/cpu/cpu_isa.h"
 
 namespace ds::cpu {
 
-bool HasAvx512() {
-  static const bool has = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-                          __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq");
-  return has;
-}
+bool HasAvx512() { return ActiveCpuIsa() == CpuIsa::kAvx512; }
+bool HasAvx2() { return ActiveCpuIsa() >= CpuIsa::kAvx2; }
 
 StatusOr<WeightRows> DescribeWeight(const Tensor& w) {
   if (w.rank() != 2 || !w.is_contiguous()) {
@@ -48,6 +46,7 @@ inline float LoadScalar(const WeightRows& w, const uint8_t* row, int64_t c) {
 void DecodeRow(const WeightRows& w, int64_t r, float* out) {
   if (IsBlockQuantized(w.dtype)) return DecodeRowQuant(w, r, out);
   if (HasAvx512() && w.dtype != DType::kF32) return DecodeRowAvx512(w, r, out);
+  if (HasAvx2() && w.dtype != DType::kF32) return DecodeRowAvx2(w, r, out);
   const uint8_t* row = w.base + r * w.row_bytes;
   for (int64_t c = 0; c < w.cols; ++c) out[c] = LoadScalar(w, row, c);
   if (w.scales != nullptr) {
@@ -59,6 +58,7 @@ void DecodeRow(const WeightRows& w, int64_t r, float* out) {
 void DotRow(const WeightRows& w, int64_t r, const float* x, int64_t m, int64_t ldx, float* out) {
   if (IsBlockQuantized(w.dtype)) return DotRowQuant(w, r, x, m, ldx, out);
   if (HasAvx512()) return DotRowAvx512(w, r, x, m, ldx, out);
+  if (HasAvx2()) return DotRowAvx2(w, r, x, m, ldx, out);
   const uint8_t* row = w.base + r * w.row_bytes;
   const int64_t block = w.scales ? w.block : w.cols;
   const float* srow = w.scales ? w.scales + ((w.scale_row0 + r) / w.block) * w.scale_cols : nullptr;
@@ -72,6 +72,11 @@ void DotRow(const WeightRows& w, int64_t r, const float* x, int64_t m, int64_t l
     }
     out[i] = total;
   }
+}
+
+void F32ToBf16Row(const float* x, int64_t n, uint16_t* out) {
+  if (HasAvx512() && CpuHasAvx512Bf16()) return F32ToBf16Avx512Bf16(x, n, out);
+  for (int64_t i = 0; i < n; ++i) out[i] = F32ToBf16(x[i]);
 }
 
 }  // namespace ds::cpu

@@ -27,12 +27,21 @@ void DecodeRow(const WeightRows& w, int64_t r, float* out);
 // out[i] = dot(x + i*ldx, row r) for i < m (m <= 4), f32 accumulation.
 void DotRow(const WeightRows& w, int64_t r, const float* x, int64_t m, int64_t ldx, float* out);
 
-// True when the AVX-512 kernels can run on this CPU (checked once).
+// True when the AVX-512 (resp. AVX2) kernels are selected now: supported by this CPU and not
+// capped by DS_CPU_ISA / SetCpuIsa (runtime/cpu/cpu_isa.h).
 bool HasAvx512();
+bool HasAvx2();
 
 // AVX-512 versions (weight_rows_avx512.cpp); same contracts, for bf16 / f16 / f8_e4m3.
 void DotRowAvx512(const WeightRows& w, int64_t r, const float* x, int64_t m, int64_t ldx, float* out);
 void DecodeRowAvx512(const WeightRows& w, int64_t r, float* out);
+// out[i] = bf16(x[i]), round to nearest even (AVX512-BF16 when the CPU has it).
+void F32ToBf16Row(const float* x, int64_t n, uint16_t* out);
+void F32ToBf16Avx512Bf16(const float* x, int64_t n, uint16_t* out);
+
+// AVX2 versions (weight_rows_avx2.cpp), same contracts.
+void DotRowAvx2(const WeightRows& w, int64_t r, const float* x, int64_t m, int64_t ldx, float* out);
+void DecodeRowAvx2(const WeightRows& w, int64_t r, float* out);
 
 // GGUF block-quantized weights (quant_rows.cpp): same contracts, one block dequantized at a time.
 void DecodeRowQuant(const WeightRows& w, int64_t r, float* out);

@@ -10,15 +10,6 @@
 namespace ds::cpu {
 namespace {
 
-const float* Fp8Table() {
-  static const std::array<float, 256> table = [] {
-    std::array<float, 256> t{};
-    for (int i = 0; i < 256; ++i) t[i] = F8E4M3ToF32(static_cast<uint8_t>(i));
-    return t;
-  }();
-  return table.data();
-}
-
 // Loads 16 weights starting at column c (masked for the tail) as f32.
 template <DType kType>
 inline __m512 Load16(const uint8_t* row, int64_t c, __mmask16 mask) {
@@ -30,41 +21,63 @@ inline __m512 Load16(const uint8_t* row, int64_t c, __mmask16 mask) {
   } else if constexpr (kType == DType::kF16) {
     __m256i h = _mm256_maskz_loadu_epi16(mask, reinterpret_cast<const uint16_t*>(row) + c);
     return _mm512_cvtph_ps(h);
-  } else {  // f8_e4m3 through a 256-entry table
-    __m128i b = _mm_maskz_loadu_epi8(mask, row + c);
-    return _mm512_mask_i32gather_ps(_mm512_setzero_ps(), mask, _mm512_cvtepu8_epi32(b), Fp8Table(), 4);
+  } else {
+    // f8_e4m3 -> f16 bit pattern: sign to bit 15, exponent+mantissa shifted up 7. That reads the
+    // exponent with bias 15 instead of 7, i.e. 2^-8 of the value (subnormals included), undone by
+    // an exact *256. Far cheaper than a gather. (NaN codes, absent from weights, become 480.)
+    const __m256i h = _mm256_cvtepu8_epi16(_mm_maskz_loadu_epi8(mask, row + c));
+    const __m256i f16 = _mm256_or_si256(_mm256_slli_epi16(_mm256_and_si256(h, _mm256_set1_epi16(0x80)), 8),
+                                        _mm256_slli_epi16(_mm256_and_si256(h, _mm256_set1_epi16(0x7f)), 7));
+    return _mm512_mul_ps(_mm512_cvtph_ps(f16), _mm512_set1_ps(256.0f));
   }
 }
 
 inline __mmask16 TailMask(int64_t n) { return n >= 16 ? 0xffff : static_cast<__mmask16>((1u << n) - 1); }
 
 // Dot of up to 4 activation rows with columns [c0, c1) of one weight row.
+// Per-row vector partial sums of kM activation rows times columns [c0, c1) of one weight row
+// (not yet reduced, so block-scaled rows pay one horizontal sum per row, not one per block).
+// One activation row uses four independent accumulators: a single FMA chain is latency-bound.
 template <DType kType, int kM>
-inline void DotSpan(const uint8_t* row, int64_t c0, int64_t c1, const float* x, int64_t ldx, float* out) {
-  __m512 acc[kM];
-  for (int i = 0; i < kM; ++i) acc[i] = _mm512_setzero_ps();
-  for (int64_t c = c0; c < c1; c += 16) {
+inline void DotSpanVec(const uint8_t* row, int64_t c0, int64_t c1, const float* x, int64_t ldx, __m512* acc) {
+  int64_t c = c0;
+  if constexpr (kM == 1) {
+    __m512 a1 = _mm512_setzero_ps(), a2 = a1, a3 = a1;
+    for (; c + 64 <= c1; c += 64) {
+      acc[0] = _mm512_fmadd_ps(_mm512_loadu_ps(x + c), Load16<kType>(row, c, 0xffff), acc[0]);
+      a1 = _mm512_fmadd_ps(_mm512_loadu_ps(x + c + 16), Load16<kType>(row, c + 16, 0xffff), a1);
+      a2 = _mm512_fmadd_ps(_mm512_loadu_ps(x + c + 32), Load16<kType>(row, c + 32, 0xffff), a2);
+      a3 = _mm512_fmadd_ps(_mm512_loadu_ps(x + c + 48), Load16<kType>(row, c + 48, 0xffff), a3);
+    }
+    acc[0] = _mm512_add_ps(_mm512_add_ps(acc[0], a1), _mm512_add_ps(a2, a3));
+  }
+  for (; c < c1; c += 16) {
     const __mmask16 mask = TailMask(c1 - c);
     const __m512 wv = Load16<kType>(row, c, mask);
     for (int i = 0; i < kM; ++i) {
       acc[i] = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(mask, x + i * ldx + c), wv, acc[i]);
     }
   }
-  for (int i = 0; i < kM; ++i) out[i] = _mm512_reduce_add_ps(acc[i]);
 }
 
 template <DType kType, int kM>
 void DotRowT(const WeightRows& w, int64_t r, const float* x, int64_t ldx, float* out) {
   const uint8_t* row = w.base + r * w.row_bytes;
-  if (w.scales == nullptr) return DotSpan<kType, kM>(row, 0, w.cols, x, ldx, out);
-  const float* srow = w.scales + ((w.scale_row0 + r) / w.block) * w.scale_cols;
-  float total[kM] = {};
-  for (int64_t c0 = 0; c0 < w.cols; c0 += w.block) {
-    float part[kM];
-    DotSpan<kType, kM>(row, c0, std::min(w.cols, c0 + w.block), x, ldx, part);
-    for (int i = 0; i < kM; ++i) total[i] += part[i] * srow[c0 / w.block];
+  __m512 total[kM];
+  for (int i = 0; i < kM; ++i) total[i] = _mm512_setzero_ps();
+  if (w.scales == nullptr) {
+    DotSpanVec<kType, kM>(row, 0, w.cols, x, ldx, total);
+  } else {
+    const float* srow = w.scales + ((w.scale_row0 + r) / w.block) * w.scale_cols;
+    for (int64_t c0 = 0; c0 < w.cols; c0 += w.block) {
+      __m512 part[kM];
+      for (int i = 0; i < kM; ++i) part[i] = _mm512_setzero_ps();
+      DotSpanVec<kType, kM>(row, c0, std::min(w.cols, c0 + w.block), x, ldx, part);
+      const __m512 scale = _mm512_set1_ps(srow[c0 / w.block]);
+      for (int i = 0; i < kM; ++i) total[i] = _mm512_fmadd_ps(part[i], scale, total[i]);
+    }
   }
-  for (int i = 0; i < kM; ++i) out[i] = total[i];
+  for (int i = 0; i < kM; ++i) out[i] = _mm512_reduce_add_ps(total[i]);
 }
 
 template <DType kType>
@@ -119,6 +132,15 @@ void DecodeRowAvx512(const WeightRows& w, int64_t r, float* out) {
     case DType::kF8E4M3: return DecodeRowT<DType::kF8E4M3>(w, r, out);
     default: return;
   }
+}
+
+void F32ToBf16Avx512Bf16(const float* x, int64_t n, uint16_t* out) {
+  int64_t i = 0;
+  for (; i + 16 <= n; i += 16) {
+    const __m256bh v = _mm512_cvtneps_pbh(_mm512_loadu_ps(x + i));
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + i), reinterpret_cast<const __m256i&>(v));
+  }
+  for (; i < n; ++i) out[i] = F32ToBf16(x[i]);
 }
 
 }  // namespace ds::cpu

@@ -1,0 +1,62 @@
+#include "runtime/cpu/cpu_isa.h"
+
+#include <algorithm>
+#include <atomic>
+#include <cstdlib>
+#include <cstring>
+
+namespace ds::cpu {
+namespace {
+
+CpuIsa FromEnv(CpuIsa detected) {
+  const char* env = std::getenv("DS_CPU_ISA");
+  if (env == nullptr) return detected;
+  if (!std::strcmp(env, "scalar")) return CpuIsa::kScalar;
+  if (!std::strcmp(env, "avx2")) return std::min(detected, CpuIsa::kAvx2);
+  return detected;  // "avx512", "native" or anything else: the best available
+}
+
+std::atomic<int>& Active() {
+  static std::atomic<int> active{static_cast<int>(FromEnv(DetectedCpuIsa()))};
+  return active;
+}
+
+}  // namespace
+
+std::string_view CpuIsaName(CpuIsa isa) {
+  switch (isa) {
+    case CpuIsa::kScalar: return "scalar";
+    case CpuIsa::kAvx2: return "avx2";
+    case CpuIsa::kAvx512: return "avx512";
+  }
+  return "?";
+}
+
+CpuIsa DetectedCpuIsa() {
+  static const CpuIsa isa = [] {
+    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+        __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq")) {
+      return CpuIsa::kAvx512;
+    }
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return CpuIsa::kAvx2;
+    return CpuIsa::kScalar;
+  }();
+  return isa;
+}
+
+CpuIsa ActiveCpuIsa() { return static_cast<CpuIsa>(Active().load(std::memory_order_relaxed)); }
+
+void SetCpuIsa(CpuIsa isa) { Active().store(static_cast<int>(std::min(isa, DetectedCpuIsa()))); }
+
+std::vector<CpuIsa> SupportedCpuIsas() {
+  std::vector<CpuIsa> out;
+  for (int i = 0; i <= static_cast<int>(DetectedCpuIsa()); ++i) out.push_back(static_cast<CpuIsa>(i));
+  return out;
+}
+
+bool CpuHasAvx512Bf16() {
+  static const bool has = DetectedCpuIsa() == CpuIsa::kAvx512 && __builtin_cpu_supports("avx512bf16");
+  return has;
+}
+
+}  // namespace ds::cpu
