@@ -54,10 +54,27 @@ StatusOr<Tensor> WeightLoader::VectorF32(const std::string& name, int64_t n) {
   return t.ToF32();
 }
 
+namespace {
+
+// True for tensors of the multi-token-prediction layers (model.layers.{N >= num_hidden_layers}.*),
+// which plain decoding never reads.
+bool IsMtpTensor(const std::string& name, const ModelConfig& c) {
+  constexpr std::string_view kPrefix = "model.layers.";
+  if (name.rfind(kPrefix, 0) != 0) return false;
+  int64_t layer = 0;
+  size_t i = kPrefix.size();
+  if (i >= name.size() || name[i] < '0' || name[i] > '9') return false;
+  for (; i < name.size() && name[i] >= '0' && name[i] <= '9'; ++i) layer = layer * 10 + (name[i] - '0');
+  return layer >= c.num_hidden_layers;
+}
+
+}  // namespace
+
 int64_t ActiveWeightBytes(const std::vector<std::pair<std::string, int64_t>>& fetched, const ModelConfig& c) {
   double bytes = 0;
   bool embedding_seen = false;
   for (const auto& [name, n] : fetched) {
+    if (IsMtpTensor(name, c)) continue;
     if (name == "model.embed_tokens.weight" && !embedding_seen) {
       embedding_seen = true;
       bytes += static_cast<double>(n) / std::max<int64_t>(c.vocab_size, 1);
