@@ -194,7 +194,8 @@ typedef struct ds_generate_params {
   int32_t mtp_mode;            /* a ds_mtp_mode; DS_MTP_AUTO (0) by default */
   int32_t draft_tokens;        /* tokens drafted per step when drafting, in [0, DS_MAX_DRAFT_TOKENS];
                                 * 3 by default; 0 = no drafting */
-  /* Fields appended in later versions go here. */
+  /* Fields appended in later versions go here. An older library rejects (DS_UNSUPPORTED) a
+   * non-zero value in a field it does not know, so a zero value should mean "off". */
 } ds_generate_params;
 
 /* The defaults: 512 tokens, temperature 0.6, top_p 0.95, seed 0, reasoning split on, MTP auto
