@@ -88,9 +88,12 @@ typedef struct ds_model_params {
   const char* tokenizer_path;
   ds_progress_fn progress;     /* may be NULL */
   void* progress_user_data;    /* passed to `progress` unchanged */
+  /* Appended after v1. */
+  int32_t load_mtp;            /* non-zero (default): load the multi-token-prediction (MTP) module,
+                                * if the checkpoint has one, for speculative decoding; 0 saves its memory */
 } ds_model_params;
 
-/* The defaults: every core, default context, f32 KV cache, no limit, no callback. */
+/* The defaults: every core, default context, f32 KV cache, no limit, no callback, MTP loaded. */
 ds_model_params ds_model_default_params(void);
 
 /* Loads a Hugging Face checkpoint folder (config.json + *.safetensors) and its tokenizer.
@@ -117,6 +120,8 @@ typedef struct ds_model_info {
   int32_t has_tokenizer;     /* non-zero when a tokenizer was loaded */
   int32_t bos_id;            /* -1 when the tokenizer defines none (or there is no tokenizer) */
   int32_t eos_id;            /* -1 likewise */
+  /* Appended after v1. */
+  int64_t mtp_modules;       /* multi-token-prediction modules loaded (0: none, or load_mtp was 0) */
 } ds_model_info;
 
 /* Fills *out (whose struct_size the caller sets) with facts about `model`. */
@@ -157,6 +162,18 @@ ds_status ds_chat_render(const ds_model* model, const ds_chat_message* messages,
  * Return 0 to continue, non-zero to stop generation (the call then returns DS_CANCELLED). */
 typedef int (*ds_stream_fn)(const char* piece, size_t len, ds_channel channel, void* user_data);
 
+/* Speculative decoding with DeepSeek-V3/R1's multi-token-prediction (MTP) module: it drafts tokens
+ * that the model verifies in one batched step. The output is unchanged (identical greedy text; the
+ * same distribution when sampling); only the speed differs. */
+typedef enum ds_mtp_mode {
+  DS_MTP_AUTO = 0, /* draft when the model has MTP weights loaded and drafting measures faster */
+  DS_MTP_ON = 1,   /* always draft; DS_INVALID_ARGUMENT when the model has no MTP weights loaded */
+  DS_MTP_OFF = 2   /* never draft */
+} ds_mtp_mode;
+
+/* The most tokens drafted per step, and the length of ds_generate_result.acceptance_by_position. */
+#define DS_MAX_DRAFT_TOKENS 16
+
 typedef struct ds_generate_params {
   size_t struct_size;          /* sizeof(ds_generate_params); set by ds_generate_default_params() */
   int64_t max_tokens;          /* generated tokens at most; > 0 */
@@ -175,11 +192,16 @@ typedef struct ds_generate_params {
   int32_t split_reasoning;     /* non-zero: deliver <think>...</think> text as DS_CHANNEL_REASONING */
   ds_stream_fn on_piece;       /* may be NULL (no streaming) */
   void* user_data;             /* passed to `on_piece` unchanged */
-  /* Fields appended in later versions (e.g. speculative decoding with the MTP head or a draft
-   * model) go here; a zero value always means "off". */
+  /* Appended after v1: speculative decoding with the MTP module. */
+  int32_t mtp_mode;            /* a ds_mtp_mode; DS_MTP_AUTO (0) by default */
+  int32_t draft_tokens;        /* tokens drafted per step when drafting, in [0, DS_MAX_DRAFT_TOKENS];
+                                * 3 by default; 0 = no drafting */
+  /* Fields appended in later versions go here. An older library rejects (DS_UNSUPPORTED) a
+   * non-zero value in a field it does not know, so a zero value should mean "off". */
 } ds_generate_params;
 
-/* The defaults: 512 tokens, temperature 0.6, top_p 0.95, seed 0, reasoning split on. */
+/* The defaults: 512 tokens, temperature 0.6, top_p 0.95, seed 0, reasoning split on, MTP auto
+ * with 3 draft tokens. */
 ds_generate_params ds_generate_default_params(void);
 
 typedef struct ds_generate_result {
@@ -191,6 +213,15 @@ typedef struct ds_generate_result {
   int64_t completion_tokens;
   double prefill_tokens_per_second;
   double decode_tokens_per_second;
+  /* Appended after v1: speculative decoding (MTP) statistics; all zero when no drafting happened. */
+  int32_t mtp_used;                 /* non-zero when at least one drafting step ran */
+  int32_t acceptance_by_position_count; /* entries of acceptance_by_position in use (<= 16) */
+  int64_t drafted_tokens;           /* tokens the MTP module proposed */
+  int64_t accepted_tokens;          /* of those, accepted by the model */
+  double acceptance_rate;           /* accepted_tokens / drafted_tokens */
+  /* [j]: fraction of drafting steps in which draft j (0 = first) was accepted (which needs every
+   * earlier draft of that step accepted too). */
+  double acceptance_by_position[DS_MAX_DRAFT_TOKENS];
 } ds_generate_result;
 
 /* Releases the strings inside *result (not the struct itself) and sets them to NULL. NULL is a
@@ -201,7 +232,8 @@ void ds_generate_result_free(ds_generate_result* result);
  * `params` may be NULL for the defaults; `out` may be NULL when only the stream matters. On DS_OK
  * or DS_CANCELLED, *out (if given) holds the text so far: release it with
  * ds_generate_result_free(). Errors: DS_INVALID_ARGUMENT (NULL prompt, bad sampling values, a
- * prompt longer than the context), DS_NOT_FOUND (no tokenizer), DS_CANCELLED, DS_OUT_OF_MEMORY. */
+ * prompt longer than the context, mtp_mode or draft_tokens out of range, DS_MTP_ON on a model
+ * without MTP weights loaded), DS_NOT_FOUND (no tokenizer), DS_CANCELLED, DS_OUT_OF_MEMORY. */
 ds_status ds_generate(const ds_model* model, const char* prompt, const ds_generate_params* params,
                       ds_generate_result* out);
 

@@ -1,4 +1,5 @@
 // C ABI: generation (raw prompt or chat) with streaming and cancellation.
+#include <algorithm>
 #include <cstdlib>
 
 #include "c_api/c_api_internal.h"
@@ -10,6 +11,9 @@ using ds::capi::Guard;
 namespace {
 
 constexpr size_t kGenerateParamsV1 = offsetof(ds_generate_params, user_data) + sizeof(void*);
+static_assert(static_cast<int>(deepseek::MtpMode::kAuto) == DS_MTP_AUTO &&
+              static_cast<int>(deepseek::MtpMode::kOn) == DS_MTP_ON &&
+              static_cast<int>(deepseek::MtpMode::kOff) == DS_MTP_OFF);
 constexpr size_t kGenerateResultV1 = offsetof(ds_generate_result, decode_tokens_per_second) + sizeof(double);
 
 // Reads the caller's params (NULL = defaults) into C++ options.
@@ -33,6 +37,17 @@ ds_status ToOptions(const char* function, const ds_generate_params* params, ds_g
   o.sampling.seed = p.seed;
   o.max_tokens = p.max_tokens;
   o.split_reasoning = p.split_reasoning != 0;
+  if (p.mtp_mode < DS_MTP_AUTO || p.mtp_mode > DS_MTP_OFF) {
+    return Fail(DS_INVALID_ARGUMENT, std::string(function) + ": ds_generate_params.mtp_mode is " +
+                                         std::to_string(p.mtp_mode) + ", expected DS_MTP_AUTO, DS_MTP_ON or DS_MTP_OFF");
+  }
+  if (p.draft_tokens < 0 || p.draft_tokens > DS_MAX_DRAFT_TOKENS) {
+    return Fail(DS_INVALID_ARGUMENT, std::string(function) + ": ds_generate_params.draft_tokens is " +
+                                         std::to_string(p.draft_tokens) + ", expected 0.." +
+                                         std::to_string(DS_MAX_DRAFT_TOKENS));
+  }
+  o.mtp = static_cast<deepseek::MtpMode>(p.mtp_mode);  // the numbering matches
+  o.draft_tokens = p.draft_tokens;
   for (size_t i = 0; i < p.n_stop; ++i) {
     if (p.stop[i] == nullptr) {
       return Fail(DS_INVALID_ARGUMENT, std::string(function) + ": ds_generate_params.stop[" + std::to_string(i) + "] is NULL");
@@ -54,6 +69,17 @@ deepseek::StreamCallback ToCallback(const ds_generate_params& p) {
   };
 }
 
+// Speculative decoding statistics; acceptance_by_position is cut at DS_MAX_DRAFT_TOKENS entries.
+void CopyMtpStats(const deepseek::GenerateResult& g, ds_generate_result& c) {
+  c.mtp_used = g.mtp_used ? 1 : 0;
+  c.drafted_tokens = g.drafted_tokens;
+  c.accepted_tokens = g.accepted_tokens;
+  c.acceptance_rate = g.acceptance_rate;
+  const size_t n = std::min<size_t>(g.acceptance_by_position.size(), DS_MAX_DRAFT_TOKENS);
+  for (size_t j = 0; j < n; ++j) c.acceptance_by_position[j] = g.acceptance_by_position[j];
+  c.acceptance_by_position_count = static_cast<int32_t>(n);
+}
+
 // Writes the result (as much of it as out->struct_size covers) and maps cancellation to a status.
 ds_status Finish(const char* function, const deepseek::Result<deepseek::GenerateResult>& r, ds_generate_result* out) {
   if (!r.ok()) return Fail(r.status());
@@ -69,6 +95,7 @@ ds_status Finish(const char* function, const deepseek::Result<deepseek::Generate
     c.completion_tokens = g.completion_tokens;
     c.prefill_tokens_per_second = g.prefill_tokens_per_second;
     c.decode_tokens_per_second = g.decode_tokens_per_second;
+    CopyMtpStats(g, c);
     const size_t n = out->struct_size < sizeof c ? out->struct_size : sizeof c;
     c.struct_size = n;
     std::memcpy(out, &c, n);
@@ -108,6 +135,8 @@ ds_generate_params ds_generate_default_params(void) {
   p.frequency_penalty = d.sampling.frequency_penalty;
   p.seed = d.sampling.seed;
   p.split_reasoning = d.split_reasoning ? 1 : 0;
+  p.mtp_mode = static_cast<int32_t>(d.mtp);
+  p.draft_tokens = d.draft_tokens;
   return p;
 }
 

@@ -27,6 +27,7 @@ deepseek::ModelOptions ToOptions(const ds_model_params& p) {
   o.max_context = p.context_size;
   o.kv_cache_bf16 = p.kv_cache_bf16 != 0;
   o.memory_limit_bytes = p.memory_limit_bytes;
+  o.load_mtp = p.load_mtp != 0;
   if (p.progress != nullptr) {
     ds_progress_fn fn = p.progress;
     void* user = p.progress_user_data;
@@ -93,6 +94,7 @@ ds_model_params ds_model_default_params(void) {
   ds_model_params p;
   std::memset(&p, 0, sizeof p);
   p.struct_size = sizeof p;
+  p.load_mtp = deepseek::ModelOptions().load_mtp ? 1 : 0;
   return p;
 }
 
@@ -142,6 +144,7 @@ ds_status ds_model_info_get(const ds_model* model, ds_model_info* out) {
     r.has_tokenizer = model->tokenizer != nullptr;
     r.bos_id = model->tokenizer ? model->tokenizer->bos_id() : -1;
     r.eos_id = model->tokenizer ? model->tokenizer->eos_id() : -1;
+    r.mtp_modules = i.mtp_modules;
     const size_t n = out->struct_size < sizeof r ? out->struct_size : sizeof r;
     r.struct_size = n;
     std::memcpy(out, &r, n);

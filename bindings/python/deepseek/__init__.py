@@ -7,10 +7,10 @@
 from ._lib import library_path, version
 from .errors import (CancelledError, DeepseekError, InternalError, InvalidArgumentError, InvalidFormatError,
                      NotFoundError, OutOfMemoryError, UnsupportedError)
-from .model import GenerateResult, Model, ModelInfo, Piece
+from .model import GenerateResult, Model, ModelInfo, MtpStats, Piece
 
 __all__ = [
-    "Model", "ModelInfo", "Piece", "GenerateResult", "version", "library_path", "DeepseekError",
+    "Model", "ModelInfo", "Piece", "GenerateResult", "MtpStats", "version", "library_path", "DeepseekError",
     "InvalidArgumentError", "NotFoundError", "InvalidFormatError", "UnsupportedError", "OutOfMemoryError",
     "CancelledError", "InternalError",
 ]

@@ -8,6 +8,8 @@ import sys
 from .errors import error_for
 
 ABI_VERSION = 1
+MAX_DRAFT_TOKENS = 16  # DS_MAX_DRAFT_TOKENS
+MTP_MODES = ("auto", "on", "off")  # ds_mtp_mode's numbering
 
 
 class ModelParams(ctypes.Structure):
@@ -20,6 +22,7 @@ class ModelParams(ctypes.Structure):
         ("tokenizer_path", ctypes.c_char_p),
         ("progress", ctypes.c_void_p),
         ("progress_user_data", ctypes.c_void_p),
+        ("load_mtp", ctypes.c_int32),
     ]
 
 
@@ -37,6 +40,7 @@ class ModelInfoC(ctypes.Structure):
         ("has_tokenizer", ctypes.c_int32),
         ("bos_id", ctypes.c_int32),
         ("eos_id", ctypes.c_int32),
+        ("mtp_modules", ctypes.c_int64),
     ]
 
 
@@ -61,6 +65,8 @@ class GenerateParams(ctypes.Structure):
         ("split_reasoning", ctypes.c_int32),
         ("on_piece", ctypes.c_void_p),
         ("user_data", ctypes.c_void_p),
+        ("mtp_mode", ctypes.c_int32),
+        ("draft_tokens", ctypes.c_int32),
     ]
 
 
@@ -74,6 +80,12 @@ class GenerateResultC(ctypes.Structure):
         ("completion_tokens", ctypes.c_int64),
         ("prefill_tokens_per_second", ctypes.c_double),
         ("decode_tokens_per_second", ctypes.c_double),
+        ("mtp_used", ctypes.c_int32),
+        ("acceptance_by_position_count", ctypes.c_int32),
+        ("drafted_tokens", ctypes.c_int64),
+        ("accepted_tokens", ctypes.c_int64),
+        ("acceptance_rate", ctypes.c_double),
+        ("acceptance_by_position", ctypes.c_double * MAX_DRAFT_TOKENS),
     ]
 
 

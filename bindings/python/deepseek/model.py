@@ -3,7 +3,7 @@ import array
 import ctypes
 import queue
 import threading
-from typing import Iterator, List, NamedTuple, Optional, Sequence
+from typing import Iterator, List, NamedTuple, Optional, Sequence, Tuple
 
 from . import _lib
 from ._lib import check, lib
@@ -18,8 +18,17 @@ class Piece(NamedTuple):
     channel: str
 
 
+class MtpStats(NamedTuple):
+    """Speculative decoding (MTP) statistics of one generation; all zero when no drafting ran."""
+    used: bool                                 # at least one drafting step ran
+    drafted_tokens: int                        # tokens the MTP module proposed
+    accepted_tokens: int                       # of those, accepted by the model
+    acceptance_rate: float                     # accepted_tokens / drafted_tokens
+    acceptance_by_position: Tuple[float, ...]  # [j]: fraction of drafting steps accepting draft j
+
+
 class GenerateResult(NamedTuple):
-    """A finished generation: the answer, the reasoning ("" if none) and counts."""
+    """A finished generation: the answer, the reasoning ("" if none), counts and MTP statistics."""
     text: str
     reasoning: str
     finish_reason: str  # "stop", "length" or "cancelled"
@@ -27,6 +36,7 @@ class GenerateResult(NamedTuple):
     completion_tokens: int
     prefill_tokens_per_second: float
     decode_tokens_per_second: float
+    mtp: MtpStats
 
 
 class ModelInfo(NamedTuple):
@@ -41,6 +51,7 @@ class ModelInfo(NamedTuple):
     has_tokenizer: bool
     bos_id: int
     eos_id: int
+    mtp_modules: int  # multi-token-prediction modules loaded (0: none)
 
 
 def _take_string(ptr: Optional[int]) -> str:
@@ -51,6 +62,13 @@ def _take_string(ptr: Optional[int]) -> str:
         return ctypes.string_at(ptr).decode("utf-8")
     finally:
         lib.ds_free(ptr)
+
+
+def _mtp_stats(r) -> MtpStats:
+    """The MTP statistics of a ds_generate_result."""
+    n = min(max(r.acceptance_by_position_count, 0), _lib.MAX_DRAFT_TOKENS)
+    return MtpStats(bool(r.mtp_used), r.drafted_tokens, r.accepted_tokens, r.acceptance_rate,
+                    tuple(r.acceptance_by_position[j] for j in range(n)))
 
 
 def _messages(messages):
@@ -76,15 +94,17 @@ class Model:
     """
 
     def __init__(self, path, *, tokenizer=None, threads=0, context_size=0, kv_cache_bf16=False,
-                 memory_limit_bytes=0, progress=None):
+                 memory_limit_bytes=0, progress=None, load_mtp=True):
         """Loads `path`. `tokenizer`: a tokenizer.json or its folder (default: the model folder).
-        `progress(fraction, stage)` is called during loading."""
+        `progress(fraction, stage)` is called during loading. `load_mtp`: load the
+        multi-token-prediction module (if the checkpoint has one) for speculative decoding."""
         self._handle = None
         p = lib.ds_model_default_params()
         p.threads = threads
         p.context_size = context_size
         p.kv_cache_bf16 = 1 if kv_cache_bf16 else 0
         p.memory_limit_bytes = memory_limit_bytes
+        p.load_mtp = 1 if load_mtp else 0
         if tokenizer is not None:
             p.tokenizer_path = str(tokenizer).encode()
         callback = None
@@ -127,7 +147,8 @@ class Model:
         i.struct_size = ctypes.sizeof(i)
         check(lib.ds_model_info_get(self._h(), ctypes.byref(i)))
         return ModelInfo(i.model_type.decode(), i.architecture.decode(), i.vocab_size, i.hidden_size, i.num_layers,
-                         i.context_size, i.total_params, i.active_params, bool(i.has_tokenizer), i.bos_id, i.eos_id)
+                         i.context_size, i.total_params, i.active_params, bool(i.has_tokenizer), i.bos_id, i.eos_id,
+                         i.mtp_modules)
 
     def tokenize(self, text: str, add_special_tokens: bool = False) -> List[int]:
         """Token ids of `text`; with add_special_tokens, BOS/EOS as the tokenizer config asks."""
@@ -189,7 +210,9 @@ class Model:
         """Continues the raw text `prompt`. With stream=True, yields Piece(text, channel) as they are
         generated (closing the iterator cancels generation); otherwise returns a GenerateResult.
         Options: max_tokens, temperature, top_k, top_p, min_p, repetition_penalty,
-        presence_penalty, frequency_penalty, seed, stop (list of str), split_reasoning."""
+        presence_penalty, frequency_penalty, seed, stop (list of str), split_reasoning,
+        mtp ("auto", "on" or "off": speculative decoding with the MTP module; the output is the
+        same either way) and draft_tokens (0..16, default 3)."""
         data = prompt.encode("utf-8")
         return self._run(lambda p, r: lib.ds_generate(self._h(), data, p, r), stream, options)
 
@@ -208,10 +231,14 @@ class Model:
                 p.stop = (ctypes.c_char_p * max(len(stops), 1))(*stops)
                 keep.append(p.stop)
                 p.n_stop = len(stops)
+            elif key == "mtp":
+                if value not in _lib.MTP_MODES:
+                    raise _lib.error_for(1, "mtp must be one of %s, got %r" % (", ".join(_lib.MTP_MODES), value))
+                p.mtp_mode = _lib.MTP_MODES.index(value)
             elif key == "split_reasoning":
                 p.split_reasoning = 1 if value else 0
             elif key in ("max_tokens", "temperature", "top_k", "top_p", "min_p", "repetition_penalty",
-                         "presence_penalty", "frequency_penalty", "seed"):
+                         "presence_penalty", "frequency_penalty", "seed", "draft_tokens"):
                 setattr(p, key, value)
             else:
                 raise TypeError("unknown generation option %r" % key)
@@ -241,7 +268,7 @@ class Model:
                 result = GenerateResult(ctypes.string_at(r.text).decode("utf-8"),
                                         ctypes.string_at(r.reasoning).decode("utf-8"),
                                         FINISH_REASONS[r.finish_reason], r.prompt_tokens, r.completion_tokens,
-                                        r.prefill_tokens_per_second, r.decode_tokens_per_second)
+                                        r.prefill_tokens_per_second, r.decode_tokens_per_second, _mtp_stats(r))
             finally:
                 lib.ds_generate_result_free(ctypes.byref(r))
         return status, message, result

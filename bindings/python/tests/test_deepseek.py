@@ -132,6 +132,30 @@ def test_generate_streams_the_greedy_text(plain, expected):
     assert plain.chat([{"role": "user", "content": prompt}], temperature=0, max_tokens=8).text == result.text
 
 
+def test_mtp_on_and_off_give_the_same_greedy_text(plain, plain_tokenizer):
+    prompt = "1 2 3 4 5 6 7 8 9"
+    assert plain.info.mtp_modules == 1  # tiny-v3 has num_nextn_predict_layers = 1
+    chain = plain.detokenize(greedy_chain(plain, plain.tokenize(prompt, add_special_tokens=True), 12))
+    off = plain.generate(prompt, temperature=0, max_tokens=12, mtp="off")
+    on = plain.generate(prompt, temperature=0, max_tokens=12, mtp="on", draft_tokens=2)
+    assert off.text == on.text == chain
+    assert off.mtp == deepseek.MtpStats(False, 0, 0, 0.0, ())
+    assert on.mtp.used and on.mtp.drafted_tokens > 0 and 0 <= on.mtp.accepted_tokens <= on.mtp.drafted_tokens
+    assert on.mtp.acceptance_rate == pytest.approx(on.mtp.accepted_tokens / on.mtp.drafted_tokens)
+    assert len(on.mtp.acceptance_by_position) == 2 and all(0 <= a <= 1 for a in on.mtp.acceptance_by_position)
+    streamed = plain.generate(prompt, stream=True, temperature=0, max_tokens=12, mtp="on", draft_tokens=3)
+    assert "".join(p.text for p in streamed) == chain
+    with pytest.raises(deepseek.InvalidArgumentError, match="draft_tokens"):
+        plain.generate(prompt, max_tokens=4, draft_tokens=17)
+    with pytest.raises(deepseek.InvalidArgumentError, match="mtp must be one of"):
+        plain.generate(prompt, max_tokens=4, mtp="sometimes")
+    with deepseek.Model(TINY, tokenizer=plain_tokenizer, context_size=64, load_mtp=False) as m:
+        assert m.info.mtp_modules == 0
+        with pytest.raises(deepseek.InvalidArgumentError, match="multi-token-prediction"):
+            m.generate(prompt, max_tokens=4, mtp="on")
+        assert m.generate(prompt, temperature=0, max_tokens=12).text == chain
+
+
 def test_stream_cancels_when_closed_early(plain):
     it = plain.generate("1 2 3", stream=True, temperature=0, max_tokens=30)
     first = next(it)
