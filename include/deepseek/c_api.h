@@ -166,7 +166,7 @@ typedef int (*ds_stream_fn)(const char* piece, size_t len, ds_channel channel, v
  * that the model verifies in one batched step. The output is unchanged (identical greedy text; the
  * same distribution when sampling); only the speed differs. */
 typedef enum ds_mtp_mode {
-  DS_MTP_AUTO = 0, /* draft when the model has MTP weights loaded and drafting measures faster */
+  DS_MTP_AUTO = 0, /* draft when the model has MTP weights and reads >= 512 MiB of weights per token */
   DS_MTP_ON = 1,   /* always draft; DS_INVALID_ARGUMENT when the model has no MTP weights loaded */
   DS_MTP_OFF = 2   /* never draft */
 } ds_mtp_mode;

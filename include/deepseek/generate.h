@@ -36,7 +36,7 @@ struct SamplingOptions {
 // tokens that the model verifies in one batched step. The output is unchanged (identical greedy
 // text; the same distribution when sampling); only the speed differs.
 enum class MtpMode {
-  kAuto = 0,  // draft when the model has MTP weights loaded and drafting measures faster
+  kAuto = 0,  // draft when the model has MTP weights and streams >= 512 MiB of weights per token
   kOn = 1,    // always draft; an error when the model has no MTP weights loaded
   kOff = 2,   // never draft
 };

@@ -27,7 +27,8 @@ struct GenerateRequest {
   bool prompt_opens_thinking = false;  // the prompt ended inside an open <think>
   const std::atomic<bool>* cancel = nullptr;  // set from any thread to stop early
   // Speculative decoding with the model's MTP module (generation/speculative.h). auto: on when the
-  // model has one loaded and it measures faster than plain decoding; on: an error without one.
+  // model has one loaded and decodes >= 512 MiB of weights per token (where drafting pays; a rule
+  // on the model alone, so seeded output never depends on timing); on: an error without one.
   MtpMode mtp = MtpMode::kAuto;
   int32_t draft_tokens = 3;            // drafts per round, in [0, 16]; 0 = no drafting
 };
@@ -39,7 +40,6 @@ struct GenerateOutput {
   int64_t prompt_tokens = 0;
   double prefill_seconds = 0, decode_seconds = 0;
   bool mtp_used = false;             // at least one speculative round ran
-  bool mtp_auto_disabled = false;    // auto mode measured drafting slower and switched it off
   SpeculativeStats speculative;
 };
 

@@ -211,8 +211,8 @@ class Model:
         generated (closing the iterator cancels generation); otherwise returns a GenerateResult.
         Options: max_tokens, temperature, top_k, top_p, min_p, repetition_penalty,
         presence_penalty, frequency_penalty, seed, stop (list of str), split_reasoning,
-        mtp ("auto", "on" or "off": speculative decoding with the MTP module; the output is the
-        same either way) and draft_tokens (0..16, default 3)."""
+        mtp ("auto", "on" or "off": speculative decoding with the MTP module; greedy output is
+        identical either way, sampled output keeps the same distribution) and draft_tokens (0..16, default 3)."""
         data = prompt.encode("utf-8")
         return self._run(lambda p, r: lib.ds_generate(self._h(), data, p, r), stream, options)
 
