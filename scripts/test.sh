@@ -7,6 +7,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 JOBS="${JOBS:-$(nproc)}"
+# ctest runs as many tests at once as there are cores; OpenMP workers that spin while waiting
+# would take the cores from each other's processes (tests ran ~10x slower), so they sleep instead.
+export OMP_WAIT_POLICY="${OMP_WAIT_POLICY:-PASSIVE}"
 bash scripts/setup.sh
 
 configure_and_test() {  # build-dir, extra cmake args...
