@@ -234,11 +234,7 @@ Status DeepseekModel::Run(SequenceState& base, std::span<const int32_t> tokens, 
                           std::vector<float>& logits, std::vector<float>* hidden) const {
   auto& st = static_cast<DeepseekSequence&>(base);
   const int64_t m = static_cast<int64_t>(tokens.size()), start = st.length_;
-  if (m == 0) return absl::InvalidArgumentError("forward: no tokens given");
-  if (start + m > capacity_) {
-    return absl::OutOfRangeError(StrCat("sequence of ", start + m, " tokens exceeds the context of ", capacity_,
-                                        " positions (set a larger max_context)"));
-  }
+  DS_RETURN_IF_ERROR(CheckForwardFits(start, m, capacity_));
   const int64_t chunk = ChunkTokens(m), vocab = config_.vocab_size, d = config_.hidden_size;
   logits.resize((all_logits ? m : 1) * vocab);
   if (hidden != nullptr) hidden->resize(m * d);
@@ -256,11 +252,7 @@ Status DeepseekModel::ForwardChunk(DeepseekSequence& st, std::span<const int32_t
   const int64_t m = static_cast<int64_t>(tokens.size()), d = config_.hidden_size, start = st.length_;
   KernelContext& ctx = st.ctx;
   Workspace& ws = st.ws;
-  std::vector<int32_t> positions(m);
-  for (int64_t i = 0; i < m; ++i) positions[i] = static_cast<int32_t>(start + i);
-  float* h = ws.Get(30, m * d);
-  float* x = ws.Get(31, m * d);
-  float* y = ws.Get(32, m * d);
+  const auto [positions, h, x, y] = BeginForward(ws, m, d, start);
   DS_RETURN_IF_ERROR(RunEmbedding({&embed_, tokens, h}, ctx));
   for (size_t i = 0; i < layers_.size(); ++i) {
     DS_RETURN_IF_ERROR(layers_[i].Forward(h, x, y, m, positions, rope_, st.cache, static_cast<int64_t>(i), ctx, ws));

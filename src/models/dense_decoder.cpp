@@ -138,18 +138,10 @@ Status DenseDecoderModel::Forward(SequenceState& base, std::span<const int32_t> 
                                   std::vector<float>& logits) const {
   auto& st = static_cast<DenseSequence&>(base);
   const int64_t m = static_cast<int64_t>(tokens.size()), d = config_.hidden_size, start = st.length_;
-  if (m == 0) return absl::InvalidArgumentError("forward: no tokens given");
-  if (start + m > capacity_) {
-    return absl::OutOfRangeError(StrCat("sequence of ", start + m, " tokens exceeds the context of ", capacity_,
-                                        " positions (set a larger max_context)"));
-  }
+  DS_RETURN_IF_ERROR(CheckForwardFits(start, m, capacity_));
   KernelContext& ctx = st.ctx;
   Workspace& ws = st.ws;
-  std::vector<int32_t> positions(m);
-  for (int64_t i = 0; i < m; ++i) positions[i] = static_cast<int32_t>(start + i);
-  float* h = ws.Get(30, m * d);
-  float* x = ws.Get(31, m * d);
-  float* y = ws.Get(32, m * d);
+  const auto [positions, h, x, y] = BeginForward(ws, m, d, start);
   DS_RETURN_IF_ERROR(RunEmbedding({&embed_, tokens, h}, ctx));
   for (size_t i = 0; i < layers_.size(); ++i) {
     const DecoderLayer& l = layers_[i];

@@ -3,11 +3,10 @@
 #include <cstring>
 
 #include "common/float_convert.h"
+#include "models/kv_cache_rows.h"
 
 namespace ds {
 namespace {
-DType ToDType(KvCacheDType d) { return d == KvCacheDType::kF32 ? DType::kF32 : DType::kBF16; }
-
 void AppendRow(const Tensor& t, int64_t row, std::vector<float>& out) {
   const int64_t d = t.dim(1);
   for (int64_t i = 0; i < d; ++i) {
@@ -15,34 +14,25 @@ void AppendRow(const Tensor& t, int64_t row, std::vector<float>& out) {
   }
 }
 
-void StoreRow(Tensor& t, int64_t row, const float* src) {
-  const int64_t d = t.dim(1);
-  if (t.dtype() == DType::kF32) {
-    std::memcpy(t.data<float>() + row * d, src, d * sizeof(float));
-  } else {
-    uint16_t* dst = t.data<uint16_t>() + row * d;
-    for (int64_t i = 0; i < d; ++i) dst[i] = F32ToBf16(src[i]);
-  }
-}
 }  // namespace
 
 int64_t MlaKvCache::BytesPerToken(int64_t layers, int64_t rank, int64_t rope_dim, KvCacheDType dtype) {
-  return layers * (rank + rope_dim) * (dtype == KvCacheDType::kF32 ? 4 : 2);
+  return layers * (rank + rope_dim) * KvCacheElementBytes(dtype);
 }
 
 MlaKvCache::MlaKvCache(int64_t layers, int64_t capacity, int64_t rank, int64_t rope_dim, KvCacheDType dtype)
     : capacity_(capacity) {
   for (int64_t l = 0; l < layers; ++l) {
-    latent_.push_back(Tensor::Empty(ToDType(dtype), {capacity, rank}));
-    rope_.push_back(Tensor::Empty(ToDType(dtype), {capacity, rope_dim}));
+    latent_.push_back(Tensor::Empty(KvCacheTensorDType(dtype), {capacity, rank}));
+    rope_.push_back(Tensor::Empty(KvCacheTensorDType(dtype), {capacity, rope_dim}));
   }
 }
 
 void MlaKvCache::Write(int64_t layer, int64_t pos, int64_t count, const float* latent, const float* rope,
                        int64_t ld) {
   for (int64_t i = 0; i < count; ++i) {
-    StoreRow(latent_[layer], pos + i, latent + i * ld);
-    StoreRow(rope_[layer], pos + i, rope + i * ld);
+    StoreKvRow(latent_[layer], pos + i, latent + i * ld);
+    StoreKvRow(rope_[layer], pos + i, rope + i * ld);
   }
 }
 

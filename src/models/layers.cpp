@@ -5,6 +5,21 @@
 
 namespace ds {
 
+ForwardRows BeginForward(Workspace& ws, int64_t m, int64_t d, int64_t start) {
+  ForwardRows r{std::vector<int32_t>(m), ws.Get(30, m * d), ws.Get(31, m * d), ws.Get(32, m * d)};
+  for (int64_t i = 0; i < m; ++i) r.positions[i] = static_cast<int32_t>(start + i);
+  return r;
+}
+
+Status CheckForwardFits(int64_t start, int64_t m, int64_t capacity) {
+  if (m == 0) return absl::InvalidArgumentError("forward: no tokens given");
+  if (start + m > capacity) {
+    return absl::OutOfRangeError(StrCat("sequence of ", start + m, " tokens exceeds the context of ", capacity,
+                                        " positions (set a larger max_context)"));
+  }
+  return absl::OkStatus();
+}
+
 StatusOr<Linear> Linear::Load(WeightLoader& loader, const std::string& name, int64_t out, int64_t in,
                               bool with_bias) {
   Linear l;

@@ -27,6 +27,18 @@ class Workspace {
   std::vector<std::vector<float>> buffers_;
 };
 
+// The buffers of one forward over m tokens at positions [start, start + m): the residual stream h
+// and two scratch activations x, y ([m, d] each, workspace slots 30..32), and the positions.
+struct ForwardRows {
+  std::vector<int32_t> positions;
+  float* h;
+  float* x;
+  float* y;
+};
+ForwardRows BeginForward(Workspace& ws, int64_t m, int64_t d, int64_t start);
+// The error for a forward that is empty or would run past the sequence's `capacity` positions.
+Status CheckForwardFits(int64_t start, int64_t m, int64_t capacity);
+
 // y = x W^T (+ bias), W [out, in] in any registered weight dtype.
 struct Linear {
   Tensor w;
