@@ -50,13 +50,7 @@ done
 "$BIN" bench --bandwidth -t 1 --bw-mib 32 --json | python3 -c '
 import json, sys; o = json.load(sys.stdin); assert o["bandwidth_gb_s"] > 0 and o["threads"] == 1, o'
 "$BIN" bench --bandwidth -t 1 --bw-mib 32 | grep -q "GB/s"
-expect_fail() {
-  local rc=0
-  "$@" 2>"$TMP/err" >/dev/null || rc=$?
-  [ $rc -ne 0 ] || { echo "expected failure: $*"; exit 1; }
-  [ $rc -lt 128 ] || { echo "crashed ($rc): $*"; exit 1; }
-  [ -s "$TMP/err" ] || { echo "no message: $*"; exit 1; }
-}
+source "$(dirname "$0")/lib/expect_fail.sh"
 expect_fail "$BIN" bench
 expect_fail "$BIN" bench --model "$TMP/missing" -p 4 -n 2 --bw-mib 8
 expect_fail "$BIN" bench --model "$DATA/fixtures/tiny-v2" -p -1

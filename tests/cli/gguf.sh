@@ -43,13 +43,7 @@ echo '{"text": "Hello world"}' | "$BIN" tokenize --tokenizer "$TMP/q.gguf" > "$T
 echo '{"text": "Hello world"}' | "$BIN" tokenize --tokenizer "$src" > "$TMP/hf.jsonl"
 cmp "$TMP/gguf.jsonl" "$TMP/hf.jsonl"
 
-expect_fail() {
-  local rc=0
-  "$@" 2>"$TMP/err" >/dev/null || rc=$?
-  [ $rc -ne 0 ] || { echo "expected failure: $*"; exit 1; }
-  [ $rc -lt 128 ] || { echo "crashed ($rc): $*"; exit 1; }
-  [ -s "$TMP/err" ] || { echo "no message: $*"; exit 1; }
-}
+source "$(dirname "$0")/lib/expect_fail.sh"
 expect_fail "$BIN" quantize
 expect_fail "$BIN" quantize --model "$src" --out "$TMP/x.gguf" --type q3_k
 expect_fail "$BIN" quantize --model "$TMP/missing" --out "$TMP/x.gguf" --type q8_0

@@ -26,13 +26,7 @@ assert d <= 1e-3, d
 PY
   "$BIN" info --model "$dir" | grep -q "KV cache:"
 done
-expect_fail() {
-  local rc=0
-  "$@" 2>"$TMP/err" >/dev/null || rc=$?
-  [ $rc -ne 0 ] || { echo "expected failure: $*"; exit 1; }
-  [ $rc -lt 128 ] || { echo "crashed ($rc): $*"; exit 1; }
-  [ -s "$TMP/err" ] || { echo "no message: $*"; exit 1; }
-}
+source "$(dirname "$0")/lib/expect_fail.sh"
 expect_fail "$BIN" logits --model "$TMP/missing" --tokens 1 --out "$TMP/x"
 expect_fail "$BIN" logits --model "$DATA/fixtures/tiny-v3" --tokens 1,x --out "$TMP/x"
 expect_fail "$BIN" logits --model "$DATA/fixtures/tiny-v3" --tokens 99999 --out "$TMP/x"

@@ -33,13 +33,7 @@ ls "$TMP/sharded"/model-00002-of-0000*.safetensors >/dev/null
 test -f "$TMP/sharded/model.safetensors.index.json"
 "$BIN" logits --model "$TMP/sharded" --tokens 5,6,7,8 --out "$TMP/l.safetensors"
 check_logits "$TMP/l.safetensors" 1000
-expect_fail() {
-  local rc=0
-  "$@" 2>"$TMP/err" >/dev/null || rc=$?
-  [ $rc -ne 0 ] || { echo "expected failure: $*"; exit 1; }
-  [ $rc -lt 128 ] || { echo "crashed ($rc): $*"; exit 1; }
-  [ -s "$TMP/err" ] || { echo "no message: $*"; exit 1; }
-}
+source "$(dirname "$0")/lib/expect_fail.sh"
 expect_fail "$BIN" synth --out "$TMP/x"
 expect_fail "$BIN" synth --config "$TMP/missing.json" --out "$TMP/x"
 expect_fail "$BIN" synth --config "$DATA/fixtures/tiny-v3/config.json" --out "$TMP/x" --dtype int4
