@@ -11,10 +11,11 @@ constexpr int64_t kTokenControl = 3, kTokenUserDefined = 4, kTokenUnused = 5;
 // llama.cpp pre-tokenizer names -> the presets of tokenizer/pretokenizer.cpp.
 StatusOr<std::string> PresetName(const std::string& pre, const std::string& path) {
   if (pre == "deepseek-v3") return std::string("deepseek-v3");
+  if (pre == "deepseek-llm") return std::string("deepseek-llm");  // DeepSeek-LLM, DeepSeek-V2 / V2-Lite
   if (pre == "llama-bpe" || pre == "llama3") return std::string("llama-bpe");
   if (pre == "qwen2" || pre == "deepseek-r1-qwen") return std::string("qwen2");
   return absl::UnimplementedError(StrCat(path, ": 'tokenizer.ggml.pre' is '", pre,
-                                         "'; supported: deepseek-v3, llama-bpe, qwen2, deepseek-r1-qwen"));
+                                         "'; supported: deepseek-v3, deepseek-llm, llama-bpe, qwen2, deepseek-r1-qwen"));
 }
 
 Status ReadVocab(const GgufFile& g, TokenizerSpec& spec) {

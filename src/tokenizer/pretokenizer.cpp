@@ -24,6 +24,45 @@ constexpr std::string_view kDeepSeekV3Patterns[] = {
     " ?[\\p{P}\\p{S}]+[\r\n]*|\\s*[\r\n]+|\\s+(?!\\S)|\\s+",
 };
 
+// DeepSeek-LLM / DeepSeek-V2 ("deepseek-llm" in GGUF): the Split regexes of their tokenizer.json
+// pre_tokenizer, each "Isolated", in order: newline, cased-letter run with an optional leading space,
+// ASCII/full-width/CJK punctuation run, trailing whitespace, CJK/Hangul run. Source of the strings:
+// llama.cpp src/llama-vocab.cpp, LLAMA_VOCAB_PRE_TYPE_DEEPSEEK_LLM. Non-ASCII members are written as
+// \x{..} escapes: llama.cpp's copy carries some NFC-normalised endpoints (U+1F7D -> U+03CE,
+// U+1FD3 -> U+0390, U+1FDB -> U+038A, U+1FBE -> U+03B9, U+2126 -> U+03A9, U+212A -> U+004B) that
+// would make ranges descend; the values below restore them, and every member is then a Unicode
+// cased letter (Lu/Ll/Lt), i.e. the class is the LC ranges it was generated from.
+constexpr std::string_view kDeepSeekLlmPatterns[] = {
+    "[\r\n]",
+    "\\s?[A-Za-z\\x{B5}\\x{C0}-\\x{D6}\\x{D8}-\\x{F6}\\x{F8}-\\x{1BA}\\x{1BC}-\\x{1BF}"
+    "\\x{1C4}-\\x{293}\\x{295}-\\x{2AF}\\x{370}-\\x{373}\\x{376}\\x{377}\\x{37B}-\\x{37D}"
+    "\\x{37F}\\x{386}\\x{388}-\\x{38A}\\x{38C}\\x{38E}-\\x{3A1}\\x{3A3}-\\x{3F5}"
+    "\\x{3F7}-\\x{481}\\x{48A}-\\x{52F}\\x{531}-\\x{556}\\x{10A0}-\\x{10C5}\\x{13A0}-\\x{13F5}"
+    "\\x{13F8}-\\x{13FD}\\x{1C90}-\\x{1CBA}\\x{1CBD}-\\x{1CBF}\\x{1D00}-\\x{1D2B}"
+    "\\x{1D6B}-\\x{1D77}\\x{1D79}-\\x{1D9A}\\x{1E00}-\\x{1F15}\\x{1F18}-\\x{1F1D}"
+    "\\x{1F20}-\\x{1F45}\\x{1F48}-\\x{1F4D}\\x{1F50}-\\x{1F57}\\x{1F59}\\x{1F5B}\\x{1F5D}"
+    "\\x{1F5F}-\\x{1F7D}\\x{1F80}-\\x{1FB4}\\x{1FB6}-\\x{1FBC}\\x{1FBE}\\x{1FC2}-\\x{1FC4}"
+    "\\x{1FC6}-\\x{1FCC}\\x{1FD0}-\\x{1FD3}\\x{1FD6}-\\x{1FDB}\\x{1FE0}-\\x{1FEC}"
+    "\\x{1FF2}-\\x{1FF4}\\x{1FF6}-\\x{1FFC}\\x{2102}\\x{2107}\\x{210A}-\\x{2113}\\x{2115}"
+    "\\x{2119}-\\x{211D}\\x{2124}\\x{2126}\\x{2128}\\x{212A}-\\x{212D}\\x{212F}-\\x{2134}"
+    "\\x{2139}\\x{213C}-\\x{213F}\\x{2145}-\\x{2149}\\x{214E}\\x{2183}\\x{2184}"
+    "\\x{2C00}-\\x{2C7B}\\x{2C7E}-\\x{2CE4}\\x{2CEB}-\\x{2CEE}\\x{2CF2}\\x{2CF3}"
+    "\\x{A640}-\\x{A66D}\\x{A680}-\\x{A69B}\\x{A722}-\\x{A76F}\\x{A771}-\\x{A787}"
+    "\\x{A78B}-\\x{A78E}\\x{AB70}-\\x{ABBF}\\x{FB00}-\\x{FB06}\\x{FB13}-\\x{FB17}"
+    "\\x{FF21}-\\x{FF3A}\\x{FF41}-\\x{FF5A}\\x{10400}-\\x{1044F}\\x{104B0}-\\x{104D3}"
+    "\\x{104D8}-\\x{104FB}\\x{10C80}-\\x{10CB2}\\x{10CC0}-\\x{10CF2}\\x{118A0}-\\x{118DF}"
+    "\\x{1E900}-\\x{1E943}]+",
+    // !-/ :-~ (ASCII punctuation, letters excluded by the step above), full-width ！-／ ：-～,
+    // quotes U+2018-U+201F, ideographic space/comma/full stop U+3000-U+3002.
+    "\\s?[!-/:-~\\x{FF01}-\\x{FF0F}\\x{FF1A}-\\x{FF5E}\\x{2018}-\\x{201F}\\x{3000}-\\x{3002}]+",
+    "\\s+$",
+    // 一-龥 (U+4E00-U+9FA5), U+0800-U+4E00, 가-퟿ (U+AC00-U+D7FF).
+    "[\\x{4E00}-\\x{9FA5}\\x{800}-\\x{4E00}\\x{AC00}-\\x{D7FF}]+",
+    // llama.cpp writes the last step as \p{N}+; the tokenizer.json has {"type": "Digits",
+    // "individual_digits": true} (DeepSeek LLM splits numbers into single digits), i.e. \p{N}.
+    "\\p{N}",
+};
+
 PreTokenizerStep SplitStep(std::string_view pattern) {
   PreTokenizerStep s;
   s.kind = PreTokenizerStep::Kind::kSplit;
@@ -97,6 +136,8 @@ StatusOr<std::vector<PreTokenizerStep>> PresetPreTokenizer(const std::string& na
   std::vector<PreTokenizerStep> steps;
   if (name == "deepseek-v3") {
     for (std::string_view p : kDeepSeekV3Patterns) steps.push_back(SplitStep(p));
+  } else if (name == "deepseek-llm") {
+    for (std::string_view p : kDeepSeekLlmPatterns) steps.push_back(SplitStep(p));
   } else if (name == "llama-bpe" || name == "llama3") {
     steps.push_back(SplitStep(kLlama3Pattern));
   } else if (name == "qwen2") {

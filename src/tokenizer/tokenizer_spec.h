@@ -66,7 +66,7 @@ struct TokenizerSpec {
 };
 
 // Pre-tokenizer steps of a known model family by llama.cpp's GGUF "tokenizer.ggml.pre" name
-// ("deepseek-v3", "llama-bpe", "qwen2"); NotFound for other names.
+// ("deepseek-v3", "deepseek-llm", "llama-bpe", "qwen2"); NotFound for other names.
 StatusOr<std::vector<PreTokenizerStep>> PresetPreTokenizer(const std::string& name);
 
 }  // namespace ds

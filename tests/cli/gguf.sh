@@ -32,6 +32,14 @@ for fx in tiny-v3-q4_k_m tiny-v2-q4_k_m tiny-qwen2k-q4_k_m tiny-llamak-q5_k_m; d
   "$BIN" info --model "$dir/$fx.gguf" | grep -q "KV cache:"
 done
 
+# A DeepSeek-V2 GGUF (tokenizer.ggml.pre = "deepseek-llm") generates from a text prompt.
+v2="$DATA/fixtures/gguf/tiny-v2-bf16/tiny-v2-bf16.gguf"
+"$BIN" run --model "$v2" --prompt "a b c" --max-tokens 4 --temperature 0 > "$TMP/v2run.txt" 2> "$TMP/v2run.err"
+grep -q "prompt 4 tokens.*output 4 tokens" "$TMP/v2run.err"  # BOS + a | " b" | " c"; 4 generated
+# Pieces "a" | " b" | " c" | " " | "1" | "2" (digits one by one), each a single token of this vocab.
+echo '{"text": "a b c 12"}' | "$BIN" tokenize --tokenizer "$v2" > "$TMP/v2tok.jsonl"
+python3 -c 'import json,sys; assert len(json.load(open(sys.argv[1]))["ids"]) == 6' "$TMP/v2tok.jsonl"
+
 # quantize -> info / logits / run / tokenize on the result.
 src="$DATA/fixtures/tiny-qwen2"
 "$BIN" quantize --model "$src" --out "$TMP/q.gguf" --type q8_0 --quiet
