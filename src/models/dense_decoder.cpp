@@ -46,6 +46,8 @@ class DenseDecoderModel : public CausalLm {
       return absl::ResourceExhaustedError(StrCat("KV cache for ", capacity_, " positions needs ", bytes,
                                                  " bytes, over the memory limit of ", options_.memory_limit_bytes));
     }
+    // Reading a truncated mapping raises SIGBUS: refuse to start on weights changed since loading.
+    DS_RETURN_IF_ERROR(store_->CheckUnchanged());
     return std::unique_ptr<SequenceState>(std::make_unique<DenseSequence>(
         config_, head_dim_, capacity_, options_.kv_cache_dtype, options_.threads, options_.precision));
   }

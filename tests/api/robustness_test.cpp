@@ -173,11 +173,12 @@ TEST_F(PublicApiBadInputs, LogitsOfBadTokens) {
 
 // A weights file truncated or rewritten after loading is detected before the next request touches
 // it (reading a truncated mapping would kill the process with SIGBUS).
-TEST(WeightsChangedOnDisk, TruncatedOrRewrittenAfterLoadIsAnError) {
+void ExpectWeightChangesDetected(const std::string& fixture) {
+  SCOPED_TRACE(fixture);
   const fs::path dir = fs::temp_directory_path() / ("ds_changed_" + std::to_string(::getpid()));
   fs::remove_all(dir);
   fs::create_directories(dir);
-  for (const char* f : {"config.json", "model.safetensors"}) fs::copy_file(fs::path(kFixture) / f, dir / f);
+  for (const char* f : {"config.json", "model.safetensors"}) fs::copy_file(fs::path(fixture) / f, dir / f);
   const std::string weights = (dir / "model.safetensors").string();
   for (bool truncate : {true, false}) {
     ModelOptions o;
@@ -196,9 +197,14 @@ TEST(WeightsChangedOnDisk, TruncatedOrRewrittenAfterLoadIsAnError) {
       f.write("\0\0\0\0", 4);
     }
     ExpectError((*model)->Logits(ids), StatusCode::kInvalidArgument, {weights, "truncated or modified", "reload"});
-    fs::copy_file(fs::path(kFixture) / "model.safetensors", weights, fs::copy_options::overwrite_existing);
+    fs::copy_file(fs::path(fixture) / "model.safetensors", weights, fs::copy_options::overwrite_existing);
   }
   fs::remove_all(dir);
+}
+
+TEST(WeightsChangedOnDisk, TruncatedOrRewrittenAfterLoadIsAnError) {
+  ExpectWeightChangesDetected(kFixture);                                        // DeepSeek (MLA)
+  ExpectWeightChangesDetected(std::string(DS_TEST_DATA_DIR) + "/fixtures/tiny-qwen2");  // dense GQA
 }
 
 }  // namespace
