@@ -430,17 +430,21 @@ class Parser {
     return cmp;
   }
 
-  StatusOr<ExprPtr> ParseMath1() {
-    DS_ASSIGN_OR_RETURN(ExprPtr left, ParseConcat());
-    while (IsOp("+") || IsOp("-")) {
+  // `operand (op operand)*` for any op in `ops`, folded to the left: arithmetic levels.
+  StatusOr<ExprPtr> ParseOpChain(std::initializer_list<const char*> ops, StatusOr<ExprPtr> (Parser::*operand)()) {
+    auto at_op = [&] { return std::any_of(ops.begin(), ops.end(), [&](const char* o) { return IsOp(o); }); };
+    DS_ASSIGN_OR_RETURN(ExprPtr left, (this->*operand)());
+    while (at_op()) {
       std::string op = cur().text;
       size_t pos = cur().pos;
       next();
-      DS_ASSIGN_OR_RETURN(ExprPtr right, ParseConcat());
+      DS_ASSIGN_OR_RETURN(ExprPtr right, (this->*operand)());
       DS_ASSIGN_OR_RETURN(left, Binary(K::kBinary, op, std::move(left), std::move(right), pos));
     }
     return left;
   }
+
+  StatusOr<ExprPtr> ParseMath1() { return ParseOpChain({"+", "-"}, &Parser::ParseConcat); }
 
   StatusOr<ExprPtr> ParseConcat() {
     size_t pos = cur().pos;
@@ -456,17 +460,7 @@ class Parser {
     return c;
   }
 
-  StatusOr<ExprPtr> ParseMath2() {
-    DS_ASSIGN_OR_RETURN(ExprPtr left, ParsePow());
-    while (IsOp("*") || IsOp("/") || IsOp("//") || IsOp("%")) {
-      std::string op = cur().text;
-      size_t pos = cur().pos;
-      next();
-      DS_ASSIGN_OR_RETURN(ExprPtr right, ParsePow());
-      DS_ASSIGN_OR_RETURN(left, Binary(K::kBinary, op, std::move(left), std::move(right), pos));
-    }
-    return left;
-  }
+  StatusOr<ExprPtr> ParseMath2() { return ParseOpChain({"*", "/", "//", "%"}, &Parser::ParsePow); }
 
   StatusOr<ExprPtr> ParsePow() {
     DS_ASSIGN_OR_RETURN(ExprPtr left, ParseUnary(true));
