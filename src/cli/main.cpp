@@ -36,7 +36,7 @@ void PrintUsage() {
 }  // namespace
 
 int main(int argc, char** argv) {
-  ds::cli::PreferPassiveOmpWaits(argv);
+  ds::cli::PreferShortOmpSpins(argv);
   if (argc < 2 || !std::strcmp(argv[1], "--help") || !std::strcmp(argv[1], "-h")) {
     PrintUsage();
     return argc < 2 ? 2 : 0;

@@ -112,6 +112,14 @@ void CheckMatMulKernel(const KernelKey& key) {
       }
     }
   }
+  // Long rows (x beyond 16 KiB): the decode kernel groups 8 weight rows; 19 rows leave a tail
+  // and split unevenly over the threads, K=4100 is not a multiple of 16.
+  for (bool accumulate : {false, true}) {
+    for (int64_t row_off : {0, 5}) {
+      CheckMatMul(*fn, key.weight, MatCase{1, 19, 4100, false, 0, 0, accumulate, row_off, 128}, rng);
+      if (::testing::Test::HasFailure()) return;
+    }
+  }
   // Wrong inner dimension: an error, not a read out of bounds.
   Tensor w = Tensor::Empty(key.weight, {8, 16});
   std::vector<float> x(5 * 20), y(5 * 8);

@@ -1,5 +1,7 @@
 #include "runtime/cpu/matmul_cpu.h"
 
+#include <omp.h>
+
 #include <algorithm>
 
 #include "runtime/cpu/onednn_matmul.h"
@@ -12,10 +14,27 @@ constexpr int64_t kGemvMaxRows = 4;   // activation rows handled by the register
 constexpr int64_t kPanelRows = 256;   // weight rows dequantized per oneDNN call
 constexpr int64_t kMinParallelBytes = 256 << 10;  // smaller GEMVs are not worth a parallel region
 
+// Rows [begin, end) of thread `id` of `nt`: contiguous, boundaries on multiples of 8 rows so
+// the grouped long-row kernel keeps its groups whole.
+inline void ThreadRows(int64_t rows, int nt, int id, int64_t* begin, int64_t* end) {
+  const int64_t groups = (rows + 7) / 8;
+  *begin = std::min(rows, groups * id / nt * 8);
+  *end = std::min(rows, groups * (id + 1) / nt * 8);
+}
+
 // y[:, n] for every weight row n, M <= 4 activation rows at a time.
 void GemvNk(const WeightRows& w, const MatMulOp::Args& a, int threads) {
   // Small weights (per-head MLA slices) run on the calling thread: waking the team costs more.
   const bool parallel = w.rows * w.row_bytes >= kMinParallelBytes;
+  if (a.m == 1 && HasAvx512() && !IsBlockQuantized(w.dtype)) {
+#pragma omp parallel num_threads(threads) if (parallel)
+    {
+      int64_t begin, end;
+      ThreadRows(w.rows, omp_get_num_threads(), omp_get_thread_num(), &begin, &end);
+      GemvRangeAvx512(w, begin, end, a.x, a.y, a.accumulate);
+    }
+    return;
+  }
 #pragma omp parallel for schedule(static) num_threads(threads) if (parallel)
   for (int64_t n = 0; n < w.rows; ++n) {
     for (int64_t m0 = 0; m0 < a.m; m0 += kGemvMaxRows) {

@@ -35,6 +35,8 @@ bool HasAvx2();
 // AVX-512 versions (weight_rows_avx512.cpp); same contracts, for bf16 / f16 / f8_e4m3.
 void DotRowAvx512(const WeightRows& w, int64_t r, const float* x, int64_t m, int64_t ldx, float* out);
 void DecodeRowAvx512(const WeightRows& w, int64_t r, float* out);
+// y[r] (+)= dot(x, row r) for r in [r0, r1): one activation row (decode), rows grouped when long.
+void GemvRangeAvx512(const WeightRows& w, int64_t r0, int64_t r1, const float* x, float* y, bool accumulate);
 // out[i] = bf16(x[i]), round to nearest even (AVX512-BF16 when the CPU has it).
 void F32ToBf16Row(const float* x, int64_t n, uint16_t* out);
 void F32ToBf16Avx512Bf16(const float* x, int64_t n, uint16_t* out);
