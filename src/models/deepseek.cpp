@@ -159,10 +159,13 @@ int64_t DeepseekModel::ScratchBytes(int64_t m) const {
                             + 3 * inter                                        // slots 20..21
                             + c.n_routed_experts + 6 * c.num_experts_per_tok + 2 * d;  // slots 10..13, routing
   // Kernel scratch: a decoded weight row and a 256-row panel of the widest weight; attention
-  // scores and widened cache rows per kernel thread.
+  // scores and widened cache rows per kernel thread (decode), or a block of at most 4 Mi scores
+  // and the whole cache widened to f32 (prefill GEMMs, runtime/cpu/mla_attention_cpu.cpp).
   const int64_t widest = std::max({d, inter, c.q_lora_rank, rank, heads * c.v_head_dim});
   const int64_t threads = KernelContext(options_.threads).threads();
-  const int64_t kernel = widest + 256 * widest + threads * (capacity_ + rank + dr);
+  const int64_t attention = threads * (capacity_ + rank + dr) +
+                            std::min<int64_t>(4 << 20, m * heads * capacity_) + capacity_ * (rank + dr);
+  const int64_t kernel = widest + 256 * widest + attention;
   return 4 * (m * per_token + kernel);
 }
 

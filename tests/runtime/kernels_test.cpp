@@ -366,10 +366,13 @@ void CheckMoeRoute(const KernelKey& key) {
 void CheckMlaAttention(const KernelKey& key) {
   auto fn = KernelRegistry::Global().Find<MlaAttentionOp>(key.device, key.activation, key.weight).value();
   std::mt19937 rng(10);
-  const int64_t tokens = 3, heads = 2, rank = 24, rope = 8, cap = 7;
-  const std::vector<int32_t> pos = {2, 3, 5};
-  for (DType cache_dtype : {DType::kF32, DType::kBF16}) {
-    SCOPED_TRACE(DTypeName(cache_dtype));
+  const int64_t heads = 2, rank = 24, rope = 8, cap = 19;
+  // 3 tokens take the per-head path; 11 (positions with gaps, not sorted) the prefill GEMM path.
+  const std::vector<int32_t> few = {2, 3, 5}, many = {4, 5, 6, 7, 9, 10, 11, 12, 13, 17, 8};
+  for (auto [cache_dtype, pos] : {std::pair{DType::kF32, few}, std::pair{DType::kBF16, few},
+                                  std::pair{DType::kF32, many}, std::pair{DType::kBF16, many}}) {
+    SCOPED_TRACE(StrCat(DTypeName(cache_dtype), " tokens=", pos.size()));
+    const int64_t tokens = static_cast<int64_t>(pos.size());
     testref::Codes kvc = testref::RandomCodes(cache_dtype, cap * rank, rng);
     testref::Codes pec = testref::RandomCodes(cache_dtype, cap * rope, rng);
     Tensor kv = Tensor::Empty(cache_dtype, {cap, rank}), pe = Tensor::Empty(cache_dtype, {cap, rope});
@@ -399,7 +402,7 @@ void CheckMlaAttention(const KernelKey& key) {
         }
       }
     }
-    const std::vector<int32_t> beyond = {7};
+    const std::vector<int32_t> beyond = {static_cast<int32_t>(cap)};
     EXPECT_FALSE(fn({ql.data(), qp.data(), 1, heads, rank, rope, &kv, &pe, beyond, scale, out.data()}, ctx).ok());
     EXPECT_FALSE(fn({ql.data(), qp.data(), 1, heads, rank + 1, rope, &kv, &pe, pos, scale, out.data()}, ctx).ok());
   }

@@ -1,13 +1,24 @@
 // Multi-head latent attention over the compressed (latent + RoPE key) cache on CPU.
+//
+// Decode (a few tokens): per (token, head) dot products over the cache rows. Prefill: every head
+// of a block of tokens reads the same latent cache, so scores and outputs are three GEMMs over it
+// (oneDNN, f32): scores = q_lat kv^T + q_pe pe^T, softmax with the causal mask, out = P kv.
+#include <omp.h>
+
 #include <algorithm>
 #include <cmath>
-#include <vector>
 
 #include "common/float_convert.h"
+#include "runtime/cpu/onednn_matmul.h"
 #include "runtime/cpu/vector_ops_cpu.h"
 
 namespace ds::cpu {
 namespace {
+
+constexpr int64_t kGemmMinTokens = 8;          // fewer tokens: per-head dot products
+constexpr int64_t kScoreBlockFloats = 4 << 20;  // scores of one token block (16 MiB)
+// Scratch slots (KernelContext) used here; the matmul kernels use 0..3.
+constexpr int kSlotThreadRows = 8, kSlotKv = 9, kSlotPe = 10, kSlotScores = 11;
 
 // Cache rows may be f32 or bf16; widen one row into `out`.
 inline const float* CacheRow(const Tensor& cache, int64_t s, float* tmp) {
@@ -18,11 +29,54 @@ inline const float* CacheRow(const Tensor& cache, int64_t s, float* tmp) {
   return tmp;
 }
 
+// Rows [0, len) of a cache as contiguous f32 (the cache itself when it is f32).
+const float* CacheF32(const Tensor& cache, int64_t len, KernelContext& ctx, int slot) {
+  if (cache.dtype() == DType::kF32) return cache.data<float>();
+  const int64_t d = cache.dim(1);
+  float* out = ctx.Scratch(slot, len * d);
+  const uint16_t* src = cache.data<uint16_t>();
+  for (int64_t i = 0; i < len * d; ++i) out[i] = Bf16ToF32(src[i]);
+  return out;
+}
+
 inline float Dot(const float* a, const float* b, int64_t n) {
   float acc = 0.0f;
 #pragma omp simd reduction(+ : acc)
   for (int64_t i = 0; i < n; ++i) acc += a[i] * b[i];
   return acc;
+}
+
+// In place: row = softmax(scale * row[0..n)), zero beyond n (the causal mask).
+void ScaledSoftmaxRow(float* row, int64_t n, int64_t len, float scale) {
+  float mx = -INFINITY;
+  for (int64_t s = 0; s < n; ++s) mx = std::max(mx, scale * row[s]);
+  float sum = 0.0f;
+  for (int64_t s = 0; s < n; ++s) sum += (row[s] = std::exp(scale * row[s] - mx));
+  const float inv = 1.0f / sum;
+  for (int64_t s = 0; s < n; ++s) row[s] *= inv;
+  std::fill(row + n, row + len, 0.0f);
+}
+
+Status MlaAttentionGemm(const MlaAttentionOp::Args& a, int64_t len, KernelContext& ctx) {
+  const float* kv = CacheF32(*a.kv_cache, len, ctx, kSlotKv);
+  const float* pe = CacheF32(*a.pe_cache, len, ctx, kSlotPe);
+  const int64_t block = std::clamp<int64_t>(kScoreBlockFloats / (a.heads * len), 1, a.tokens);
+  float* scores = ctx.Scratch(kSlotScores, block * a.heads * len);
+  for (int64_t t0 = 0; t0 < a.tokens; t0 += block) {
+    const int64_t tb = std::min(block, a.tokens - t0), rows = tb * a.heads;
+    const float* ql = a.q_lat + t0 * a.heads * a.rank;
+    const float* qp = a.q_pe + t0 * a.heads * a.rope_dim;
+    DS_RETURN_IF_ERROR(OneDnnGemmF32AnyShape(ql, rows, a.rank, a.rank, kv, true, a.rank, len, scores, len, false));
+    DS_RETURN_IF_ERROR(OneDnnGemmF32AnyShape(qp, rows, a.rope_dim, a.rope_dim, pe, true, a.rope_dim, len, scores, len, true));
+#pragma omp parallel for schedule(static) num_threads(ctx.threads())
+    for (int64_t r = 0; r < rows; ++r) {
+      const int64_t n = static_cast<int64_t>(a.positions[t0 + r / a.heads]) + 1;  // causal: keys 0..pos
+      ScaledSoftmaxRow(scores + r * len, n, len, a.scale);
+    }
+    float* out = a.out + t0 * a.heads * a.rank;
+    DS_RETURN_IF_ERROR(OneDnnGemmF32AnyShape(scores, rows, len, len, kv, false, a.rank, a.rank, out, a.rank, false));
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace
@@ -37,10 +91,16 @@ Status MlaAttention(const MlaAttentionOp::Args& a, KernelContext& ctx) {
   for (int32_t p : a.positions) max_pos = std::max<int64_t>(max_pos, p);
   if (max_pos >= kv.dim(0)) return absl::OutOfRangeError("mla_attention: position beyond the KV cache");
   const int64_t len = max_pos + 1;
+  if (a.tokens >= kGemmMinTokens) return MlaAttentionGemm(a, len, ctx);
   const int heads_threads = static_cast<int>(std::min<int64_t>(ctx.threads(), a.heads));
+  // Per-thread scores and widened cache rows, allocated once (nothing is allocated per token).
+  const int64_t per_thread = len + a.rank + a.rope_dim;
+  float* thread_rows = ctx.Scratch(kSlotThreadRows, heads_threads * per_thread);
 #pragma omp parallel num_threads(heads_threads)
   {
-    std::vector<float> scores(len), kv_tmp(a.rank), pe_tmp(a.rope_dim);
+    float* scores = thread_rows + omp_get_thread_num() * per_thread;
+    float* kv_tmp = scores + len;
+    float* pe_tmp = kv_tmp + a.rank;
 #pragma omp for collapse(2) schedule(static)
     for (int64_t t = 0; t < a.tokens; ++t) {
       for (int64_t h = 0; h < a.heads; ++h) {
@@ -49,8 +109,7 @@ Status MlaAttention(const MlaAttentionOp::Args& a, KernelContext& ctx) {
         const float* qp = a.q_pe + (t * a.heads + h) * a.rope_dim;
         float mx = -INFINITY;
         for (int64_t s = 0; s < n; ++s) {
-          scores[s] = a.scale * (Dot(ql, CacheRow(kv, s, kv_tmp.data()), a.rank) +
-                                 Dot(qp, CacheRow(pe, s, pe_tmp.data()), a.rope_dim));
+          scores[s] = a.scale * (Dot(ql, CacheRow(kv, s, kv_tmp), a.rank) + Dot(qp, CacheRow(pe, s, pe_tmp), a.rope_dim));
           mx = std::max(mx, scores[s]);
         }
         float sum = 0.0f;
@@ -59,7 +118,7 @@ Status MlaAttention(const MlaAttentionOp::Args& a, KernelContext& ctx) {
         std::fill(out, out + a.rank, 0.0f);
         for (int64_t s = 0; s < n; ++s) {
           const float p = scores[s] / sum;
-          const float* row = CacheRow(kv, s, kv_tmp.data());
+          const float* row = CacheRow(kv, s, kv_tmp);
 #pragma omp simd
           for (int64_t i = 0; i < a.rank; ++i) out[i] += p * row[i];
         }

@@ -10,8 +10,10 @@ namespace ds::cpu {
 namespace {
 
 using dnnl::memory;
-// (k, ldx, n, w_nk, ldw, ldy, accumulate, bf16 inputs)
+// (k, ldx, n, w_nk, ldw, ldy, accumulate, bf16 inputs); k, ldx, n, ldw, ldy are kAny for a
+// primitive whose dimensions and strides are all given at run time.
 using Key = std::tuple<int64_t, int64_t, int64_t, bool, int64_t, int64_t, bool, bool>;
+constexpr int64_t kAny = DNNL_RUNTIME_DIM_VAL;
 
 dnnl::engine& Engine() {
   static dnnl::engine engine(dnnl::engine::kind::cpu, 0);
@@ -30,7 +32,7 @@ dnnl::matmul GetPrimitive(const Key& key) {
   auto it = cache.find(key);
   if (it != cache.end()) return it->second.prim;
   auto [k, ldx, n, w_nk, ldw, ldy, accumulate, bf16] = key;
-  const memory::dim rt = DNNL_RUNTIME_DIM_VAL;
+  const memory::dim rt = kAny;
   const auto in_type = bf16 ? memory::data_type::bf16 : memory::data_type::f32;
   memory::desc src({rt, k}, in_type, memory::dims{ldx, 1});
   memory::desc wei({k, n}, in_type, w_nk ? memory::dims{1, ldw} : memory::dims{ldw, 1});
@@ -49,10 +51,12 @@ dnnl::matmul GetPrimitive(const Key& key) {
 
 // Runs the cached primitive for f32 or bf16 inputs (f32 output either way).
 Status RunGemm(bool bf16, const void* x, int64_t m, int64_t k, int64_t ldx, const void* w, bool w_nk,
-               int64_t ldw, int64_t n, float* y, int64_t ldy, bool accumulate) {
+               int64_t ldw, int64_t n, float* y, int64_t ldy, bool accumulate, bool any_shape = false) {
   if (m == 0 || n == 0) return absl::OkStatus();
   try {
-    dnnl::matmul prim = GetPrimitive(Key{k, ldx, n, w_nk, ldw, ldy, accumulate, bf16});
+    const Key key = any_shape ? Key{kAny, kAny, kAny, w_nk, kAny, kAny, accumulate, bf16}
+                              : Key{k, ldx, n, w_nk, ldw, ldy, accumulate, bf16};
+    dnnl::matmul prim = GetPrimitive(key);
     const auto in_type = bf16 ? memory::data_type::bf16 : memory::data_type::f32;
     memory src_m({{m, k}, in_type, memory::dims{ldx, 1}}, Engine(), const_cast<void*>(x));
     memory wei_m({{k, n}, in_type, w_nk ? memory::dims{1, ldw} : memory::dims{ldw, 1}}, Engine(),
@@ -72,6 +76,11 @@ Status RunGemm(bool bf16, const void* x, int64_t m, int64_t k, int64_t ldx, cons
 Status OneDnnGemmF32(const float* x, int64_t m, int64_t k, int64_t ldx, const float* w, bool w_nk,
                      int64_t ldw, int64_t n, float* y, int64_t ldy, bool accumulate) {
   return RunGemm(false, x, m, k, ldx, w, w_nk, ldw, n, y, ldy, accumulate);
+}
+
+Status OneDnnGemmF32AnyShape(const float* x, int64_t m, int64_t k, int64_t ldx, const float* w, bool w_nk,
+                             int64_t ldw, int64_t n, float* y, int64_t ldy, bool accumulate) {
+  return RunGemm(false, x, m, k, ldx, w, w_nk, ldw, n, y, ldy, accumulate, /*any_shape=*/true);
 }
 
 Status OneDnnGemmBf16(const uint16_t* x, int64_t m, int64_t k, int64_t ldx, const uint16_t* w, bool w_nk,

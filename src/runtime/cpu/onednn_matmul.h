@@ -13,6 +13,11 @@ namespace ds::cpu {
 Status OneDnnGemmF32(const float* x, int64_t m, int64_t k, int64_t ldx, const float* w, bool w_nk,
                      int64_t ldw, int64_t n, float* y, int64_t ldy, bool accumulate);
 
+// The same with every dimension and stride chosen at run time: one primitive per (w_nk,
+// accumulate) serves all shapes (attention, whose key count changes every call).
+Status OneDnnGemmF32AnyShape(const float* x, int64_t m, int64_t k, int64_t ldx, const float* w, bool w_nk,
+                             int64_t ldw, int64_t n, float* y, int64_t ldy, bool accumulate);
+
 // The same with bf16 activations and weights (f32 accumulation and output): AVX512-BF16 / AMX.
 Status OneDnnGemmBf16(const uint16_t* x, int64_t m, int64_t k, int64_t ldx, const uint16_t* w, bool w_nk,
                       int64_t ldw, int64_t n, float* y, int64_t ldy, bool accumulate);
