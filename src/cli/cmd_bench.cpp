@@ -224,6 +224,7 @@ int RunBench(int argc, char** argv) {
   opts.max_context = std::max<int64_t>(opts.max_context, std::max(b.n_prompt, b.n_gen) + 1);
   const int threads = b.threads > 0 ? b.threads : omp_get_max_threads();
   opts.threads = threads;
+  opts.load_mtp = false;  // plain decoding is measured; the MTP module's bytes are not counted either
   auto before = Bandwidth(b, threads);
   if (!before.ok()) return Fail("bench", std::string(before.status().message()));
   const bool rss_reset = ResetPeakRss();

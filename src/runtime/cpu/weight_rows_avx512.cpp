@@ -22,15 +22,19 @@ inline __m512 Load16(const uint8_t* row, int64_t c, __mmask16 mask) {
     __m256i h = _mm256_maskz_loadu_epi16(mask, reinterpret_cast<const uint16_t*>(row) + c);
     return _mm512_cvtph_ps(h);
   } else {
-    // f8_e4m3 -> f16 bit pattern: sign to bit 15, exponent+mantissa shifted up 7. That reads the
-    // exponent with bias 15 instead of 7, i.e. 2^-8 of the value (subnormals included), undone by
-    // an exact *256. Far cheaper than a gather. (NaN codes, absent from weights, become 480.)
-    const __m256i h = _mm256_cvtepu8_epi16(_mm_maskz_loadu_epi8(mask, row + c));
-    const __m256i f16 = _mm256_or_si256(_mm256_slli_epi16(_mm256_and_si256(h, _mm256_set1_epi16(0x80)), 8),
-                                        _mm256_slli_epi16(_mm256_and_si256(h, _mm256_set1_epi16(0x7f)), 7));
-    return _mm512_mul_ps(_mm512_cvtph_ps(f16), _mm512_set1_ps(256.0f));
+    // f8_e4m3 -> f16 bit pattern: the byte sign-extended to 16 bits and shifted up 7 puts the
+    // exponent+mantissa at bits 7..13 and the sign at bits 14 and 15; clearing bit 14 leaves an f16
+    // that reads the exponent with bias 15 instead of 7, i.e. 2^-8 of the value (subnormals
+    // included). Callers multiply by kLoadUnit (folded into the block scale, exact). Far cheaper
+    // than a gather. (NaN codes, absent from weights, become 480.)
+    const __m256i s = _mm256_cvtepi8_epi16(_mm_maskz_loadu_epi8(mask, row + c));
+    return _mm512_cvtph_ps(_mm256_and_si256(_mm256_slli_epi16(s, 7), _mm256_set1_epi16(static_cast<int16_t>(0xBF80))));
   }
 }
+
+// Load16 returns weights divided by this (a power of two: multiplying by it is exact).
+template <DType kType>
+constexpr float kLoadUnit = kType == DType::kF8E4M3 ? 256.0f : 1.0f;
 
 inline __mmask16 TailMask(int64_t n) { return n >= 16 ? 0xffff : static_cast<__mmask16>((1u << n) - 1); }
 
@@ -67,13 +71,14 @@ void DotRowT(const WeightRows& w, int64_t r, const float* x, int64_t ldx, float*
   for (int i = 0; i < kM; ++i) total[i] = _mm512_setzero_ps();
   if (w.scales == nullptr) {
     DotSpanVec<kType, kM>(row, 0, w.cols, x, ldx, total);
+    for (int i = 0; i < kM; ++i) total[i] = _mm512_mul_ps(total[i], _mm512_set1_ps(kLoadUnit<kType>));
   } else {
     const float* srow = w.scales + ((w.scale_row0 + r) / w.block) * w.scale_cols;
     for (int64_t c0 = 0; c0 < w.cols; c0 += w.block) {
       __m512 part[kM];
       for (int i = 0; i < kM; ++i) part[i] = _mm512_setzero_ps();
       DotSpanVec<kType, kM>(row, c0, std::min(w.cols, c0 + w.block), x, ldx, part);
-      const __m512 scale = _mm512_set1_ps(srow[c0 / w.block]);
+      const __m512 scale = _mm512_set1_ps(srow[c0 / w.block] * kLoadUnit<kType>);
       for (int i = 0; i < kM; ++i) total[i] = _mm512_fmadd_ps(part[i], scale, total[i]);
     }
   }
@@ -97,16 +102,15 @@ void DecodeRowT(const WeightRows& w, int64_t r, float* out) {
   for (int64_t c = 0; c < w.cols; c += 16) {
     const __mmask16 mask = TailMask(w.cols - c);
     __m512 v = Load16<kType>(row, c, mask);
-    if (srow != nullptr) {
-      // Block size is a multiple of 16 for DeepSeek's 128x128 blocks; fall back per element otherwise.
-      if (w.block % 16 == 0) {
-        v = _mm512_mul_ps(v, _mm512_set1_ps(srow[c / w.block]));
-      } else {
-        alignas(64) float tmp[16];
-        _mm512_store_ps(tmp, v);
-        for (int j = 0; j < 16 && c + j < w.cols; ++j) tmp[j] *= srow[(c + j) / w.block];
-        v = _mm512_load_ps(tmp);
-      }
+    if (srow == nullptr) {
+      if constexpr (kLoadUnit<kType> != 1.0f) v = _mm512_mul_ps(v, _mm512_set1_ps(kLoadUnit<kType>));
+    } else if (w.block % 16 == 0) {  // DeepSeek's 128x128 blocks
+      v = _mm512_mul_ps(v, _mm512_set1_ps(srow[c / w.block] * kLoadUnit<kType>));
+    } else {  // other block sizes: per element
+      alignas(64) float tmp[16];
+      _mm512_store_ps(tmp, v);
+      for (int j = 0; j < 16 && c + j < w.cols; ++j) tmp[j] *= srow[(c + j) / w.block] * kLoadUnit<kType>;
+      v = _mm512_load_ps(tmp);
     }
     _mm512_mask_storeu_ps(out + c, mask, v);
   }
@@ -137,8 +141,8 @@ void DotRowsT(const WeightRows& w, int64_t r, const float* x, float* out, bool a
       for (int i = 0; i < kR; ++i) part[i] = _mm512_fmadd_ps(xv, Load16<kType>(rows[i], c, mask), part[i]);
     }
     for (int i = 0; i < kR; ++i) {
-      total[i] = srow[i] ? _mm512_fmadd_ps(part[i], _mm512_set1_ps(srow[i][c0 / w.block]), total[i])
-                         : _mm512_add_ps(part[i], total[i]);
+      const float scale = (srow[i] ? srow[i][c0 / w.block] : 1.0f) * kLoadUnit<kType>;
+      total[i] = _mm512_fmadd_ps(part[i], _mm512_set1_ps(scale), total[i]);
     }
   }
   for (int i = 0; i < kR; ++i) {
