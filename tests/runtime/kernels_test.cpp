@@ -413,10 +413,13 @@ void CheckMlaAttention(const KernelKey& key) {
 void CheckGqaAttention(const KernelKey& key) {
   auto fn = KernelRegistry::Global().Find<GqaAttentionOp>(key.device, key.activation, key.weight).value();
   std::mt19937 rng(11);
-  const int64_t tokens = 3, heads = 6, kv_heads = 2, d = 12, cap = 9, width = kv_heads * d;
-  const std::vector<int32_t> pos = {4, 5, 8};
-  for (DType cache_dtype : {DType::kF32, DType::kBF16}) {
-    SCOPED_TRACE(DTypeName(cache_dtype));
+  const int64_t heads = 6, kv_heads = 2, d = 12, cap = 21, width = kv_heads * d;
+  // 3 tokens take the per-head path; 10 (positions with gaps, not sorted) the prefill GEMM path.
+  const std::vector<int32_t> few = {4, 5, 8}, many = {6, 7, 8, 9, 11, 12, 13, 14, 20, 10};
+  for (auto [cache_dtype, pos] : {std::pair{DType::kF32, few}, std::pair{DType::kBF16, few},
+                                  std::pair{DType::kF32, many}, std::pair{DType::kBF16, many}}) {
+    SCOPED_TRACE(StrCat(DTypeName(cache_dtype), " tokens=", pos.size()));
+    const int64_t tokens = static_cast<int64_t>(pos.size());
     testref::Codes kc = testref::RandomCodes(cache_dtype, cap * width, rng);
     testref::Codes vc = testref::RandomCodes(cache_dtype, cap * width, rng);
     Tensor k = Tensor::Empty(cache_dtype, {cap, width}), v = Tensor::Empty(cache_dtype, {cap, width});

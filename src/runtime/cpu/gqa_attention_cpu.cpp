@@ -1,10 +1,16 @@
 // Grouped-query attention over a plain K/V cache on CPU (Qwen2, Llama).
+//
+// Decode (a few tokens): per (token, head) dot products over the cache rows. Prefill: per query
+// head, scores = Q K^T and out = softmax(scores) V as oneDNN GEMMs over the head's KV slice.
+#include <omp.h>
+
 #include <algorithm>
 #include <cmath>
-#include <vector>
 
 #include "common/float_convert.h"
 #include "common/strings.h"
+#include "runtime/cpu/attention_rows.h"
+#include "runtime/cpu/onednn_matmul.h"
 #include "runtime/cpu/vector_ops_cpu.h"
 
 namespace ds::cpu {
@@ -19,12 +25,8 @@ inline const float* HeadRow(const Tensor& cache, int64_t s, int64_t kvh, int64_t
   return tmp;
 }
 
-inline float Dot(const float* a, const float* b, int64_t n) {
-  float acc = 0.0f;
-#pragma omp simd reduction(+ : acc)
-  for (int64_t i = 0; i < n; ++i) acc += a[i] * b[i];
-  return acc;
-}
+// Scratch slots (KernelContext) used here; the matmul kernels use 0..3.
+constexpr int kSlotThreadRows = 8, kSlotK = 9, kSlotV = 10, kSlotScores = 11;
 
 Status CheckArgs(const GqaAttentionOp::Args& a) {
   const Tensor& k = *a.k_cache;
@@ -48,6 +50,30 @@ Status CheckArgs(const GqaAttentionOp::Args& a) {
   return absl::OkStatus();
 }
 
+// Prefill: one query head at a time, a block of tokens per pair of GEMMs.
+Status GqaAttentionGemm(const GqaAttentionOp::Args& a, int64_t len, KernelContext& ctx) {
+  const int64_t group = a.heads / a.kv_heads, d = a.head_dim, ld_q = a.heads * d, ld_kv = a.kv_heads * d;
+  const float* kc = CacheRowsF32(*a.k_cache, len, ctx, kSlotK);
+  const float* vc = CacheRowsF32(*a.v_cache, len, ctx, kSlotV);
+  const int64_t block = std::clamp<int64_t>(kAttentionScoreBlockFloats / len, 1, a.tokens);
+  float* scores = ctx.Scratch(kSlotScores, block * len);
+  for (int64_t h = 0; h < a.heads; ++h) {
+    const int64_t kvh = h / group;
+    for (int64_t t0 = 0; t0 < a.tokens; t0 += block) {
+      const int64_t tb = std::min(block, a.tokens - t0);
+      const float* q = a.q + t0 * ld_q + h * d;
+      DS_RETURN_IF_ERROR(OneDnnGemmF32AnyShape(q, tb, d, ld_q, kc + kvh * d, true, ld_kv, len, scores, len, false));
+#pragma omp parallel for schedule(static) num_threads(ctx.threads())
+      for (int64_t t = 0; t < tb; ++t) {
+        CausalSoftmaxRow(scores + t * len, static_cast<int64_t>(a.positions[t0 + t]) + 1, len, a.scale);
+      }
+      float* out = a.out + t0 * ld_q + h * d;
+      DS_RETURN_IF_ERROR(OneDnnGemmF32AnyShape(scores, tb, len, len, vc + kvh * d, false, ld_kv, d, out, ld_q, false));
+    }
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 Status GqaAttention(const GqaAttentionOp::Args& a, KernelContext& ctx) {
@@ -57,10 +83,14 @@ Status GqaAttention(const GqaAttentionOp::Args& a, KernelContext& ctx) {
   const int64_t group = a.heads / a.kv_heads, d = a.head_dim;
   int64_t len = 0;
   for (int64_t t = 0; t < a.tokens; ++t) len = std::max<int64_t>(len, a.positions[t] + 1);
+  if (a.tokens >= kAttentionGemmMinTokens) return GqaAttentionGemm(a, len, ctx);
   const int threads = static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(ctx.threads(), a.tokens * a.heads)));
+  // Per-thread scores and a widened cache row, allocated once (nothing is allocated per token).
+  float* thread_rows = ctx.Scratch(kSlotThreadRows, threads * (len + d));
 #pragma omp parallel num_threads(threads)
   {
-    std::vector<float> scores(len), tmp(d);
+    float* scores = thread_rows + omp_get_thread_num() * (len + d);
+    float* tmp = scores + len;
 #pragma omp for collapse(2) schedule(static)
     for (int64_t t = 0; t < a.tokens; ++t) {
       for (int64_t h = 0; h < a.heads; ++h) {
@@ -69,7 +99,7 @@ Status GqaAttention(const GqaAttentionOp::Args& a, KernelContext& ctx) {
         const float* q = a.q + (t * a.heads + h) * d;
         float mx = -INFINITY;
         for (int64_t s = 0; s < n; ++s) {
-          scores[s] = a.scale * Dot(q, HeadRow(k, s, kvh, d, tmp.data()), d);
+          scores[s] = a.scale * DotF32(q, HeadRow(k, s, kvh, d, tmp), d);
           mx = std::max(mx, scores[s]);
         }
         float sum = 0.0f;
@@ -79,7 +109,7 @@ Status GqaAttention(const GqaAttentionOp::Args& a, KernelContext& ctx) {
         const float inv = 1.0f / sum;
         for (int64_t s = 0; s < n; ++s) {
           const float p = scores[s] * inv;
-          const float* row = HeadRow(v, s, kvh, d, tmp.data());
+          const float* row = HeadRow(v, s, kvh, d, tmp);
 #pragma omp simd
           for (int64_t i = 0; i < d; ++i) out[i] += p * row[i];
         }

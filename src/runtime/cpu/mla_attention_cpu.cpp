@@ -9,14 +9,13 @@
 #include <cmath>
 
 #include "common/float_convert.h"
+#include "runtime/cpu/attention_rows.h"
 #include "runtime/cpu/onednn_matmul.h"
 #include "runtime/cpu/vector_ops_cpu.h"
 
 namespace ds::cpu {
 namespace {
 
-constexpr int64_t kGemmMinTokens = 8;          // fewer tokens: per-head dot products
-constexpr int64_t kScoreBlockFloats = 4 << 20;  // scores of one token block (16 MiB)
 // Scratch slots (KernelContext) used here; the matmul kernels use 0..3.
 constexpr int kSlotThreadRows = 8, kSlotKv = 9, kSlotPe = 10, kSlotScores = 11;
 
@@ -29,38 +28,10 @@ inline const float* CacheRow(const Tensor& cache, int64_t s, float* tmp) {
   return tmp;
 }
 
-// Rows [0, len) of a cache as contiguous f32 (the cache itself when it is f32).
-const float* CacheF32(const Tensor& cache, int64_t len, KernelContext& ctx, int slot) {
-  if (cache.dtype() == DType::kF32) return cache.data<float>();
-  const int64_t d = cache.dim(1);
-  float* out = ctx.Scratch(slot, len * d);
-  const uint16_t* src = cache.data<uint16_t>();
-  for (int64_t i = 0; i < len * d; ++i) out[i] = Bf16ToF32(src[i]);
-  return out;
-}
-
-inline float Dot(const float* a, const float* b, int64_t n) {
-  float acc = 0.0f;
-#pragma omp simd reduction(+ : acc)
-  for (int64_t i = 0; i < n; ++i) acc += a[i] * b[i];
-  return acc;
-}
-
-// In place: row = softmax(scale * row[0..n)), zero beyond n (the causal mask).
-void ScaledSoftmaxRow(float* row, int64_t n, int64_t len, float scale) {
-  float mx = -INFINITY;
-  for (int64_t s = 0; s < n; ++s) mx = std::max(mx, scale * row[s]);
-  float sum = 0.0f;
-  for (int64_t s = 0; s < n; ++s) sum += (row[s] = std::exp(scale * row[s] - mx));
-  const float inv = 1.0f / sum;
-  for (int64_t s = 0; s < n; ++s) row[s] *= inv;
-  std::fill(row + n, row + len, 0.0f);
-}
-
 Status MlaAttentionGemm(const MlaAttentionOp::Args& a, int64_t len, KernelContext& ctx) {
-  const float* kv = CacheF32(*a.kv_cache, len, ctx, kSlotKv);
-  const float* pe = CacheF32(*a.pe_cache, len, ctx, kSlotPe);
-  const int64_t block = std::clamp<int64_t>(kScoreBlockFloats / (a.heads * len), 1, a.tokens);
+  const float* kv = CacheRowsF32(*a.kv_cache, len, ctx, kSlotKv);
+  const float* pe = CacheRowsF32(*a.pe_cache, len, ctx, kSlotPe);
+  const int64_t block = std::clamp<int64_t>(kAttentionScoreBlockFloats / (a.heads * len), 1, a.tokens);
   float* scores = ctx.Scratch(kSlotScores, block * a.heads * len);
   for (int64_t t0 = 0; t0 < a.tokens; t0 += block) {
     const int64_t tb = std::min(block, a.tokens - t0), rows = tb * a.heads;
@@ -71,7 +42,7 @@ Status MlaAttentionGemm(const MlaAttentionOp::Args& a, int64_t len, KernelContex
 #pragma omp parallel for schedule(static) num_threads(ctx.threads())
     for (int64_t r = 0; r < rows; ++r) {
       const int64_t n = static_cast<int64_t>(a.positions[t0 + r / a.heads]) + 1;  // causal: keys 0..pos
-      ScaledSoftmaxRow(scores + r * len, n, len, a.scale);
+      CausalSoftmaxRow(scores + r * len, n, len, a.scale);
     }
     float* out = a.out + t0 * a.heads * a.rank;
     DS_RETURN_IF_ERROR(OneDnnGemmF32AnyShape(scores, rows, len, len, kv, false, a.rank, a.rank, out, a.rank, false));
@@ -91,7 +62,7 @@ Status MlaAttention(const MlaAttentionOp::Args& a, KernelContext& ctx) {
   for (int32_t p : a.positions) max_pos = std::max<int64_t>(max_pos, p);
   if (max_pos >= kv.dim(0)) return absl::OutOfRangeError("mla_attention: position beyond the KV cache");
   const int64_t len = max_pos + 1;
-  if (a.tokens >= kGemmMinTokens) return MlaAttentionGemm(a, len, ctx);
+  if (a.tokens >= kAttentionGemmMinTokens) return MlaAttentionGemm(a, len, ctx);
   const int heads_threads = static_cast<int>(std::min<int64_t>(ctx.threads(), a.heads));
   // Per-thread scores and widened cache rows, allocated once (nothing is allocated per token).
   const int64_t per_thread = len + a.rank + a.rope_dim;
@@ -109,7 +80,7 @@ Status MlaAttention(const MlaAttentionOp::Args& a, KernelContext& ctx) {
         const float* qp = a.q_pe + (t * a.heads + h) * a.rope_dim;
         float mx = -INFINITY;
         for (int64_t s = 0; s < n; ++s) {
-          scores[s] = a.scale * (Dot(ql, CacheRow(kv, s, kv_tmp), a.rank) + Dot(qp, CacheRow(pe, s, pe_tmp), a.rope_dim));
+          scores[s] = a.scale * (DotF32(ql, CacheRow(kv, s, kv_tmp), a.rank) + DotF32(qp, CacheRow(pe, s, pe_tmp), a.rope_dim));
           mx = std::max(mx, scores[s]);
         }
         float sum = 0.0f;

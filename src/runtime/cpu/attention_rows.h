@@ -1,0 +1,49 @@
+// Helpers shared by the CPU attention kernels (MLA and GQA): cache rows as f32 and the causal
+// softmax of one row of scores.
+#pragma once
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+
+#include "common/float_convert.h"
+#include "runtime/kernel_context.h"
+#include "runtime/tensor.h"
+
+namespace ds::cpu {
+
+// Prefill (at least this many tokens) computes attention as GEMMs over the cache.
+constexpr int64_t kAttentionGemmMinTokens = 8;
+// Scores of one block of query rows in the GEMM path (16 MiB).
+constexpr int64_t kAttentionScoreBlockFloats = 4 << 20;
+
+// Rows [0, len) of a [capacity, width] f32 or bf16 cache as contiguous f32: the cache itself when
+// it is f32, else widened into scratch `slot`.
+inline const float* CacheRowsF32(const Tensor& cache, int64_t len, KernelContext& ctx, int slot) {
+  if (cache.dtype() == DType::kF32) return cache.data<float>();
+  const int64_t n = len * cache.dim(1);
+  float* out = ctx.Scratch(slot, n);
+  const uint16_t* src = cache.data<uint16_t>();
+  for (int64_t i = 0; i < n; ++i) out[i] = Bf16ToF32(src[i]);
+  return out;
+}
+
+// In place: row = softmax(scale * row[0..n)), zero in [n, len) (keys after the query: causal mask).
+inline void CausalSoftmaxRow(float* row, int64_t n, int64_t len, float scale) {
+  float mx = -INFINITY;
+  for (int64_t s = 0; s < n; ++s) mx = std::max(mx, scale * row[s]);
+  float sum = 0.0f;
+  for (int64_t s = 0; s < n; ++s) sum += (row[s] = std::exp(scale * row[s] - mx));
+  const float inv = 1.0f / sum;
+  for (int64_t s = 0; s < n; ++s) row[s] *= inv;
+  std::fill(row + n, row + len, 0.0f);
+}
+
+inline float DotF32(const float* a, const float* b, int64_t n) {
+  float acc = 0.0f;
+#pragma omp simd reduction(+ : acc)
+  for (int64_t i = 0; i < n; ++i) acc += a[i] * b[i];
+  return acc;
+}
+
+}  // namespace ds::cpu
