@@ -414,7 +414,7 @@ void CheckGqaAttention(const KernelKey& key) {
   auto fn = KernelRegistry::Global().Find<GqaAttentionOp>(key.device, key.activation, key.weight).value();
   std::mt19937 rng(11);
   const int64_t heads = 6, kv_heads = 2, d = 12, cap = 21, width = kv_heads * d;
-  // 3 tokens take the per-head path; 10 (positions with gaps, not sorted) the prefill GEMM path.
+  // Decode-sized and prefill-sized calls (positions with gaps, not sorted).
   const std::vector<int32_t> few = {4, 5, 8}, many = {6, 7, 8, 9, 11, 12, 13, 14, 20, 10};
   for (auto [cache_dtype, pos] : {std::pair{DType::kF32, few}, std::pair{DType::kBF16, few},
                                   std::pair{DType::kF32, many}, std::pair{DType::kBF16, many}}) {

@@ -1,7 +1,7 @@
 // Grouped-query attention over a plain K/V cache on CPU (Qwen2, Llama).
-//
-// Decode (a few tokens): per (token, head) dot products over the cache rows. Prefill: per query
-// head, scores = Q K^T and out = softmax(scores) V as oneDNN GEMMs over the head's KV slice.
+// Per (token, head) dot products over the cache rows. (Per-head oneDNN GEMMs for prefill were
+// measured slower: pp512 58 vs 91 tok/s on the Qwen-1.5B shape; unlike MLA's shared latent, each
+// head's K/V slice is small and strided.)
 #include <omp.h>
 
 #include <algorithm>
@@ -10,7 +10,6 @@
 #include "common/float_convert.h"
 #include "common/strings.h"
 #include "runtime/cpu/attention_rows.h"
-#include "runtime/cpu/onednn_matmul.h"
 #include "runtime/cpu/vector_ops_cpu.h"
 
 namespace ds::cpu {
@@ -25,8 +24,8 @@ inline const float* HeadRow(const Tensor& cache, int64_t s, int64_t kvh, int64_t
   return tmp;
 }
 
-// Scratch slots (KernelContext) used here; the matmul kernels use 0..3.
-constexpr int kSlotThreadRows = 8, kSlotK = 9, kSlotV = 10, kSlotScores = 11;
+// Scratch slot (KernelContext) used here; the matmul kernels use 0..3.
+constexpr int kSlotThreadRows = 8;
 
 Status CheckArgs(const GqaAttentionOp::Args& a) {
   const Tensor& k = *a.k_cache;
@@ -50,30 +49,6 @@ Status CheckArgs(const GqaAttentionOp::Args& a) {
   return absl::OkStatus();
 }
 
-// Prefill: one query head at a time, a block of tokens per pair of GEMMs.
-Status GqaAttentionGemm(const GqaAttentionOp::Args& a, int64_t len, KernelContext& ctx) {
-  const int64_t group = a.heads / a.kv_heads, d = a.head_dim, ld_q = a.heads * d, ld_kv = a.kv_heads * d;
-  const float* kc = CacheRowsF32(*a.k_cache, len, ctx, kSlotK);
-  const float* vc = CacheRowsF32(*a.v_cache, len, ctx, kSlotV);
-  const int64_t block = std::clamp<int64_t>(kAttentionScoreBlockFloats / len, 1, a.tokens);
-  float* scores = ctx.Scratch(kSlotScores, block * len);
-  for (int64_t h = 0; h < a.heads; ++h) {
-    const int64_t kvh = h / group;
-    for (int64_t t0 = 0; t0 < a.tokens; t0 += block) {
-      const int64_t tb = std::min(block, a.tokens - t0);
-      const float* q = a.q + t0 * ld_q + h * d;
-      DS_RETURN_IF_ERROR(OneDnnGemmF32AnyShape(q, tb, d, ld_q, kc + kvh * d, true, ld_kv, len, scores, len, false));
-#pragma omp parallel for schedule(static) num_threads(ctx.threads())
-      for (int64_t t = 0; t < tb; ++t) {
-        CausalSoftmaxRow(scores + t * len, static_cast<int64_t>(a.positions[t0 + t]) + 1, len, a.scale);
-      }
-      float* out = a.out + t0 * ld_q + h * d;
-      DS_RETURN_IF_ERROR(OneDnnGemmF32AnyShape(scores, tb, len, len, vc + kvh * d, false, ld_kv, d, out, ld_q, false));
-    }
-  }
-  return absl::OkStatus();
-}
-
 }  // namespace
 
 Status GqaAttention(const GqaAttentionOp::Args& a, KernelContext& ctx) {
@@ -83,7 +58,6 @@ Status GqaAttention(const GqaAttentionOp::Args& a, KernelContext& ctx) {
   const int64_t group = a.heads / a.kv_heads, d = a.head_dim;
   int64_t len = 0;
   for (int64_t t = 0; t < a.tokens; ++t) len = std::max<int64_t>(len, a.positions[t] + 1);
-  if (a.tokens >= kAttentionGemmMinTokens) return GqaAttentionGemm(a, len, ctx);
   const int threads = static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(ctx.threads(), a.tokens * a.heads)));
   // Per-thread scores and a widened cache row, allocated once (nothing is allocated per token).
   float* thread_rows = ctx.Scratch(kSlotThreadRows, threads * (len + d));
