@@ -3,6 +3,7 @@
 // threads, and the fraction of it decode achieves. Progress on stderr; --json prints one object.
 #include <omp.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -90,7 +91,20 @@ struct BenchConfig {
 
 struct RunTimes {
   std::vector<double> pp, tg;  // tok/s per repetition
+  std::vector<double> tg_sweep;  // GB/s of a read sweep run right before each tg repetition
+  int64_t peak_rss = 0;          // VmHWM outside the sweeps
 };
+
+// Bandwidth on a shared host changes from minute to minute, so each decode repetition is paired
+// with a sweep (a quarter of --bw-mib but at least 256 MiB or all of it, best of 3) taken just before it. The
+// sweep's buffer is kept out of the peak RSS: the peak is read before it and reset after it.
+StatusOr<double> PairedSweep(const BenchConfig& b, int threads, RunTimes& out) {
+  out.peak_rss = std::max(out.peak_rss, PeakRssBytes());
+  DS_ASSIGN_OR_RETURN(BandwidthResult r,
+                      MeasureReadBandwidth(std::max(b.bw_bytes / 4, std::min(b.bw_bytes, size_t{256} << 20)), threads, 3));
+  ResetPeakRss();
+  return r.best_gb_s;
+}
 
 // One prefill of n_prompt tokens on a fresh sequence (tok/s).
 StatusOr<double> TimePrefill(const CausalLm& lm, const std::vector<int32_t>& prompt) {
@@ -112,7 +126,7 @@ StatusOr<double> TimeDecode(const CausalLm& lm, const std::vector<int32_t>& toke
   return n / Seconds(t0);
 }
 
-Status RunModelBench(const CausalLm& lm, const BenchConfig& b, RunTimes& out) {
+Status RunModelBench(const CausalLm& lm, const BenchConfig& b, int threads, RunTimes& out) {
   std::mt19937 rng(42);
   std::uniform_int_distribution<int32_t> id(0, static_cast<int32_t>(lm.vocab_size() - 1));
   std::vector<int32_t> prompt(std::max<int64_t>(b.n_prompt, 1));
@@ -128,10 +142,13 @@ Status RunModelBench(const CausalLm& lm, const BenchConfig& b, RunTimes& out) {
                    static_cast<long long>(b.reps), static_cast<long long>(b.n_prompt), v);
     }
     if (b.n_gen > 0) {
+      DS_ASSIGN_OR_RETURN(double sweep, PairedSweep(b, threads, out));
       DS_ASSIGN_OR_RETURN(double v, TimeDecode(lm, prompt, b.n_gen));
       out.tg.push_back(v);
-      std::fprintf(stderr, "bench: rep %lld/%lld tg%lld %.2f tok/s\n", static_cast<long long>(r + 1),
-                   static_cast<long long>(b.reps), static_cast<long long>(b.n_gen), v);
+      out.tg_sweep.push_back(sweep);
+      std::fprintf(stderr, "bench: rep %lld/%lld tg%lld %.2f tok/s (sweep just before: %.2f GB/s)\n",
+                   static_cast<long long>(r + 1), static_cast<long long>(b.reps), static_cast<long long>(b.n_gen), v,
+                   sweep);
     }
   }
   return absl::OkStatus();
@@ -167,6 +184,11 @@ void PrintReport(const deepseek::ModelInfo& info, const ModelStats& stats, const
   const double wbytes = static_cast<double>(stats.active_weight_bytes);
   const double achieved = tg.mean * wbytes / 1e9;
   const double fraction = bw > 0 ? achieved / bw : 0;
+  std::vector<double> paired;  // per repetition: achieved / its own sweep
+  for (size_t i = 0; i < t.tg.size() && i < t.tg_sweep.size(); ++i) {
+    if (t.tg_sweep[i] > 0) paired.push_back(t.tg[i] * wbytes / 1e9 / t.tg_sweep[i]);
+  }
+  const Stat pf = MeanSd(paired), sw = MeanSd(t.tg_sweep);
   if (b.json) {
     std::printf(
         "{\"model\": \"%s\", \"model_type\": \"%s\", \"threads\": %d, \"precision\": \"%s\", \"isa\": \"%s\", "
@@ -174,12 +196,13 @@ void PrintReport(const deepseek::ModelInfo& info, const ModelStats& stats, const
         "\"pp_tok_s\": %.4f, \"pp_tok_s_sd\": %.4f, \"tg_tok_s\": %.4f, \"tg_tok_s_sd\": %.4f, "
         "\"weight_bytes_per_token\": %lld, \"achieved_gb_s\": %.4f, \"bandwidth_gb_s\": %.4f, "
         "\"bandwidth_before_gb_s\": %.4f, \"bandwidth_after_gb_s\": %.4f, \"bandwidth_fraction\": %.4f, "
+        "\"paired_sweep_gb_s\": %.4f, \"paired_fraction\": %.4f, \"paired_fraction_sd\": %.4f, "
         "\"peak_rss_bytes\": %lld, \"total_params\": %lld, \"active_params\": %lld}\n",
         info.path.c_str(), info.model_type.c_str(), threads, precision,
         std::string(cpu::CpuIsaName(cpu::ActiveCpuIsa())).c_str(), static_cast<long long>(b.n_prompt),
         static_cast<long long>(b.n_gen), static_cast<long long>(b.reps), pp.mean, pp.sd, tg.mean, tg.sd,
         static_cast<long long>(stats.active_weight_bytes), achieved, bw, before.best_gb_s, after.best_gb_s,
-        fraction, static_cast<long long>(peak_rss), static_cast<long long>(info.total_params),
+        fraction, sw.mean, pf.mean, pf.sd, static_cast<long long>(peak_rss), static_cast<long long>(info.total_params),
         static_cast<long long>(info.active_params));
     return;
   }
@@ -190,6 +213,10 @@ void PrintReport(const deepseek::ModelInfo& info, const ModelStats& stats, const
   std::printf("weights/tok: %.4f GB\n", wbytes / 1e9);
   std::printf("bandwidth:   %.2f GB/s (before %.2f, after %.2f)\n", bw, before.best_gb_s, after.best_gb_s);
   std::printf("decode:      %.2f GB/s achieved, fraction %.3f\n", achieved, fraction);
+  if (!paired.empty()) {
+    std::printf("paired:      fraction %.3f ± %.3f of a sweep just before each repetition (mean %.2f GB/s)\n",
+                pf.mean, pf.sd, sw.mean);
+  }
   std::printf("peak RSS:    %.1f MiB\n", peak_rss / 1048576.0);
 }
 
@@ -233,8 +260,8 @@ int RunBench(int argc, char** argv) {
   if (!model.ok()) return Fail("bench", model.status().message());
   const CausalLm& lm = *(*model)->impl().lm;
   RunTimes times;
-  if (Status s = RunModelBench(lm, b, times); !s.ok()) return Fail("bench", std::string(s.message()));
-  const int64_t peak = PeakRssBytes();
+  if (Status s = RunModelBench(lm, b, threads, times); !s.ok()) return Fail("bench", std::string(s.message()));
+  const int64_t peak = std::max(times.peak_rss, PeakRssBytes());
   if (!rss_reset) std::fprintf(stderr, "bench: could not reset the peak RSS; it includes the read sweep\n");
   auto after = Bandwidth(b, threads);
   if (!after.ok()) return Fail("bench", std::string(after.status().message()));

@@ -14,13 +14,14 @@ for fx in tiny-v2 tiny-v3-fp8; do
 import json, struct, sys, glob, os
 out = json.load(open(sys.argv[1])); d = sys.argv[2]
 for k in ["pp_tok_s", "tg_tok_s", "weight_bytes_per_token", "bandwidth_gb_s", "bandwidth_fraction",
-          "threads", "peak_rss_bytes", "pp_tok_s_sd", "tg_tok_s_sd"]:
+          "threads", "peak_rss_bytes", "pp_tok_s_sd", "tg_tok_s_sd", "paired_fraction", "paired_sweep_gb_s"]:
     assert k in out, k
 assert out["threads"] == 2 and out["precision"] == sys.argv[3], out
 assert out["pp_tok_s"] > 0 and out["tg_tok_s"] > 0 and out["bandwidth_gb_s"] > 0, out
 assert 1 << 20 < out["peak_rss_bytes"] < 1 << 31, out
 frac = out["tg_tok_s"] * out["weight_bytes_per_token"] / (out["bandwidth_gb_s"] * 1e9)
 assert abs(frac - out["bandwidth_fraction"]) <= 1e-3 * max(frac, 1e-6) + 1e-4, (frac, out)
+assert out["paired_sweep_gb_s"] > 0 and out["paired_fraction"] > 0, out
 # Independent count of the bytes one token reads, from the checkpoint headers and config.json.
 cfg = json.load(open(os.path.join(d, "config.json")))
 size = {"F32": 4, "BF16": 2, "F16": 2, "F8_E4M3": 1}
