@@ -6,9 +6,9 @@
 namespace ds {
 
 ForwardRows BeginForward(Workspace& ws, int64_t m, int64_t d, int64_t start) {
-  ForwardRows r{std::vector<int32_t>(m), ws.Get(30, m * d), ws.Get(31, m * d), ws.Get(32, m * d)};
-  for (int64_t i = 0; i < m; ++i) r.positions[i] = static_cast<int32_t>(start + i);
-  return r;
+  int32_t* positions = ws.GetInts(0, m);
+  for (int64_t i = 0; i < m; ++i) positions[i] = static_cast<int32_t>(start + i);
+  return ForwardRows{{positions, static_cast<size_t>(m)}, ws.Get(30, m * d), ws.Get(31, m * d), ws.Get(32, m * d)};
 }
 
 Status CheckForwardFits(int64_t start, int64_t m, int64_t capacity) {
@@ -110,13 +110,13 @@ Status MoeLayer::Forward(const float* x, int64_t m, int64_t hidden, float* out, 
   const int64_t e = route.experts, k = route.topk;
   float* logits = ws.Get(10, m * e);
   DS_RETURN_IF_ERROR(RunMatMul({x, m, hidden, hidden, &gate_w, false, logits, e, false}, ctx));
-  std::vector<int32_t> ids(m * k);
+  int32_t* ids = ws.GetInts(1, m * k);
   float* weights = ws.Get(11, m * k);
   MoeRouteOp::Args r = route;
   r.logits = logits;
   r.tokens = m;
   r.bias = correction_bias.defined() ? correction_bias.data<float>() : nullptr;
-  r.out_ids = ids.data();
+  r.out_ids = ids;
   r.out_weights = weights;
   DS_RETURN_IF_ERROR(RunF32<MoeRouteOp>(r, ctx));
 
@@ -125,22 +125,27 @@ Status MoeLayer::Forward(const float* x, int64_t m, int64_t hidden, float* out, 
   } else {
     std::fill(out, out + m * hidden, 0.0f);
   }
-  // Group tokens by expert so each expert's weights are read once per call.
-  std::vector<std::vector<std::pair<int64_t, float>>> assigned(e);
-  for (int64_t t = 0; t < m; ++t) {
-    for (int64_t j = 0; j < k; ++j) assigned[ids[t * k + j]].push_back({t, weights[t * k + j]});
-  }
+  // Group the (token, choice) pairs by expert (a counting sort in workspace buffers, nothing
+  // allocated per call) so each expert's weights are read once per call.
+  int32_t* start = ws.GetInts(2, e + 1);
+  int32_t* order = ws.GetInts(3, m * k);  // indices t * k + j, grouped by expert
+  std::fill(start, start + e + 1, 0);
+  for (int64_t i = 0; i < m * k; ++i) ++start[ids[i] + 1];
+  for (int64_t ex = 0; ex < e; ++ex) start[ex + 1] += start[ex];
+  int32_t* fill = ws.GetInts(4, e);
+  std::copy(start, start + e, fill);
+  for (int64_t i = 0; i < m * k; ++i) order[fill[ids[i]]++] = static_cast<int32_t>(i);
   for (int64_t ex = 0; ex < e; ++ex) {
-    const auto& rows = assigned[ex];
-    if (rows.empty()) continue;
-    const int64_t n = static_cast<int64_t>(rows.size());
+    const int32_t* rows = order + start[ex];
+    const int64_t n = start[ex + 1] - start[ex];
+    if (n == 0) continue;  // experts without tokens are skipped
     float* xin = ws.Get(12, n * hidden);
     float* yout = ws.Get(13, n * hidden);
-    for (int64_t i = 0; i < n; ++i) std::memcpy(xin + i * hidden, x + rows[i].first * hidden, hidden * sizeof(float));
+    for (int64_t i = 0; i < n; ++i) std::memcpy(xin + i * hidden, x + (rows[i] / k) * hidden, hidden * sizeof(float));
     DS_RETURN_IF_ERROR(experts[ex].Forward(xin, n, yout, false, ctx, ws));
     for (int64_t i = 0; i < n; ++i) {
-      float* dst = out + rows[i].first * hidden;
-      const float w = rows[i].second;
+      float* dst = out + (rows[i] / k) * hidden;
+      const float w = weights[rows[i]];
       for (int64_t j = 0; j < hidden; ++j) dst[j] += w * yout[i * hidden + j];
     }
   }

@@ -1,6 +1,8 @@
 // Reusable transformer layers over the kernel registry: linear, RMSNorm, gated MLP, MoE.
 #pragma once
 
+#include <cstdint>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -12,25 +14,32 @@ namespace ds {
 // Growable per-sequence scratch buffers addressed by slot, so steady-state decode allocates nothing.
 class Workspace {
  public:
-  float* Get(int slot, size_t n) {
-    if (static_cast<size_t>(slot) >= buffers_.size()) buffers_.resize(slot + 1);
-    if (buffers_[slot].size() < n) buffers_[slot].resize(n);
-    return buffers_[slot].data();
-  }
-  size_t bytes() const {
-    size_t b = 0;
-    for (const auto& v : buffers_) b += v.capacity() * sizeof(float);
-    return b;
-  }
+  float* Get(int slot, size_t n) { return Grow(buffers_, slot, n); }
+  // Integer buffers (token positions, expert ids), slots independent of Get's.
+  int32_t* GetInts(int slot, size_t n) { return Grow(ints_, slot, n); }
+  size_t bytes() const { return Bytes(buffers_) + Bytes(ints_); }
 
  private:
+  template <typename T>
+  static T* Grow(std::vector<std::vector<T>>& v, int slot, size_t n) {
+    if (static_cast<size_t>(slot) >= v.size()) v.resize(slot + 1);
+    if (v[slot].size() < n) v[slot].resize(n);
+    return v[slot].data();
+  }
+  template <typename T>
+  static size_t Bytes(const std::vector<std::vector<T>>& v) {
+    size_t b = 0;
+    for (const auto& x : v) b += x.capacity() * sizeof(T);
+    return b;
+  }
   std::vector<std::vector<float>> buffers_;
+  std::vector<std::vector<int32_t>> ints_;
 };
 
 // The buffers of one forward over m tokens at positions [start, start + m): the residual stream h
 // and two scratch activations x, y ([m, d] each, workspace slots 30..32), and the positions.
 struct ForwardRows {
-  std::vector<int32_t> positions;
+  std::span<const int32_t> positions;  // workspace int slot 0
   float* h;
   float* x;
   float* y;

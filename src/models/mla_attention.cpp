@@ -32,6 +32,11 @@ StatusOr<MlaAttention> MlaAttention::Load(WeightLoader& loader, const std::strin
     DS_ASSIGN_OR_RETURN(a.kv_b, loader.Matrix(p + ".kv_b_proj.weight", a.heads * (a.dn + a.dv), a.rank));
   }
   DS_ASSIGN_OR_RETURN(a.o_proj, Linear::Load(loader, p + ".o_proj", a.hidden, a.heads * a.dv));
+  const int64_t dn = a.dn, dv = a.dv, rank = a.rank;
+  for (int64_t h = 0; h < a.heads; ++h) {
+    a.w_uk.push_back(a.kv_b.defined() ? a.kv_b.Rows(h * (dn + dv), h * (dn + dv) + dn) : a.k_b.Rows(h * rank, (h + 1) * rank));
+    a.w_uv.push_back(a.kv_b.defined() ? a.kv_b.Rows(h * (dn + dv) + dn, (h + 1) * (dn + dv)) : a.v_b.Rows(h * dv, (h + 1) * dv));
+  }
   a.softmax_scale = static_cast<float>(1.0 / std::sqrt(static_cast<double>(a.dn + a.dr))) * attention_scale;
   return a;
 }
@@ -67,8 +72,7 @@ Status MlaAttention::Forward(const float* x, int64_t m, std::span<const int32_t>
   float* q_pe = ws.Get(4, m * heads * dr);
   for (int64_t h = 0; h < heads; ++h) {
     const bool split = !kv_b.defined();
-    const Tensor w_uk = split ? k_b.Rows(h * rank, (h + 1) * rank) : kv_b.Rows(h * (dn + dv), h * (dn + dv) + dn);
-    DS_RETURN_IF_ERROR(RunMatMul({q + h * qd, m, dn, qdim, &w_uk, !split, q_lat + h * rank, heads * rank, false}, ctx));
+    DS_RETURN_IF_ERROR(RunMatMul({q + h * qd, m, dn, qdim, &w_uk[h], !split, q_lat + h * rank, heads * rank, false}, ctx));
   }
   for (int64_t t = 0; t < m; ++t) {
     for (int64_t h = 0; h < heads; ++h) std::memcpy(q_pe + (t * heads + h) * dr, q + t * qdim + h * qd + dn, dr * sizeof(float));
@@ -79,8 +83,7 @@ Status MlaAttention::Forward(const float* x, int64_t m, std::span<const int32_t>
   // Values: o[t,h] = o_lat[t,h] . W_UV[h]^T, then the output projection.
   float* o = ws.Get(6, m * heads * dv);
   for (int64_t h = 0; h < heads; ++h) {
-    const Tensor w_uv = kv_b.defined() ? kv_b.Rows(h * (dn + dv) + dn, (h + 1) * (dn + dv)) : v_b.Rows(h * dv, (h + 1) * dv);
-    DS_RETURN_IF_ERROR(RunMatMul({o_lat + h * rank, m, rank, heads * rank, &w_uv, false, o + h * dv, heads * dv, false}, ctx));
+    DS_RETURN_IF_ERROR(RunMatMul({o_lat + h * rank, m, rank, heads * rank, &w_uv[h], false, o + h * dv, heads * dv, false}, ctx));
   }
   return o_proj.Apply(o, m, heads * dv, out, hidden, ctx);
 }

@@ -3,6 +3,8 @@
 // mapped back per head with kv_b_proj's value half.
 #pragma once
 
+#include <vector>
+
 #include "models/kv_cache.h"
 #include "models/layers.h"
 #include "models/rope.h"
@@ -20,6 +22,9 @@ struct MlaAttention {
   // llama.cpp's split form of kv_b (GGUF attn_k_b / attn_v_b), used when kv_b is absent:
   Tensor k_b;                // [H*rank, dn]: per head W_UK transposed
   Tensor v_b;                // [H*dv, rank]: per head W_UV
+  // Per-head views of the above, made once at load (a view per call would allocate per token):
+  std::vector<Tensor> w_uk;  // W_UK[h]: [dn, rank] rows of kv_b, or [rank, dn] rows of k_b
+  std::vector<Tensor> w_uv;  // W_UV[h]: [dv, rank]
   Linear o_proj;             // [hidden, H*dv]
   int64_t heads = 0, dn = 0, dr = 0, dv = 0, rank = 0, hidden = 0;
   float softmax_scale = 0.0f;

@@ -17,9 +17,16 @@ float* KernelContext::Scratch(int slot, size_t n) {
   return scratch_[slot].data();
 }
 
+int32_t* KernelContext::ScratchInts(int slot, size_t n) {
+  if (static_cast<size_t>(slot) >= scratch_ints_.size()) scratch_ints_.resize(slot + 1);
+  if (scratch_ints_[slot].size() < n) scratch_ints_[slot].resize(n);
+  return scratch_ints_[slot].data();
+}
+
 size_t KernelContext::scratch_bytes() const {
   size_t b = 0;
   for (const auto& v : scratch_) b += v.capacity() * sizeof(float);
+  for (const auto& v : scratch_ints_) b += v.capacity() * sizeof(int32_t);
   return b;
 }
 

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <vector>
 
 namespace ds {
@@ -18,6 +19,8 @@ class KernelContext {
   ComputePrecision precision() const { return precision_; }
   // A float buffer of at least `n` elements, valid until the next call with the same `slot`.
   float* Scratch(int slot, size_t n);
+  // An int32 buffer of at least `n` elements (slots independent of Scratch's), same lifetime rule.
+  int32_t* ScratchInts(int slot, size_t n);
   // Bytes held by the scratch buffers.
   size_t scratch_bytes() const;
 
@@ -25,6 +28,7 @@ class KernelContext {
   int threads_;
   ComputePrecision precision_;
   std::vector<std::vector<float>> scratch_;
+  std::vector<std::vector<int32_t>> scratch_ints_;
 };
 
 }  // namespace ds

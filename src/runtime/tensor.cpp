@@ -69,7 +69,15 @@ int64_t Tensor::numel() const {
   return n;
 }
 
-bool Tensor::is_contiguous() const { return strides_ == ContiguousStrides(shape_); }
+bool Tensor::is_contiguous() const {  // without building the expected strides: called per kernel call
+  if (strides_.size() != shape_.size()) return false;
+  int64_t s = 1;
+  for (int i = static_cast<int>(shape_.size()) - 1; i >= 0; --i) {
+    if (strides_[i] != s) return false;
+    s *= shape_[i];
+  }
+  return true;
+}
 
 Tensor Tensor::Rows(int64_t begin, int64_t end) const {
   Tensor t = *this;
