@@ -31,16 +31,21 @@ inline uint16_t HalfBits(const uint8_t* p) {
   return h;
 }
 
-// f16 values at p, p + stride, ... (n <= 16) to f32 in out[0..16): one gather and one conversion
-// (scalar stores feeding a vector load would stall on store forwarding). The per-block scales are
-// then read back as memory broadcasts, which cost no vector shuffle.
+// f16 values at p, p + stride, ... (n <= 16) to f32 in out[0..16). The halves are packed four to a
+// 64-bit integer register (integer units, idle here) and converted at once: a gather, or scalar
+// stores feeding a vector load (store-forwarding stall), cost more than the GEMV body. The
+// per-block scales are then read back as memory broadcasts, which cost no vector shuffle.
 inline void HalfScales(const uint8_t* p, int stride, int n, float* out) {
-  const __m512i offsets = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
-                                             _mm512_set1_epi32(stride));
-  const __mmask16 live = n >= 16 ? 0xffff : static_cast<__mmask16>((1u << n) - 1);
-  // Each gathered dword holds the f16 in its low half (and 2 bytes of the same block above).
-  const __m512i g = _mm512_mask_i32gather_epi32(_mm512_setzero_si512(), live, offsets, p, 1);
-  _mm512_store_ps(out, _mm512_cvtph_ps(_mm512_cvtepi32_epi16(g)));
+  uint64_t q[4] = {0, 0, 0, 0};
+  if (n == 16) {
+#pragma GCC unroll 16
+    for (int j = 0; j < 16; ++j) q[j / 4] |= uint64_t{HalfBits(p + j * stride)} << (16 * (j % 4));
+  } else {
+    for (int j = 0; j < n; ++j) q[j / 4] |= uint64_t{HalfBits(p + j * stride)} << (16 * (j % 4));
+  }
+  const __m256i h = _mm256_set_epi64x(static_cast<int64_t>(q[3]), static_cast<int64_t>(q[2]),
+                                      static_cast<int64_t>(q[1]), static_cast<int64_t>(q[0]));
+  _mm512_store_ps(out, _mm512_cvtph_ps(h));
   asm volatile("" ::: "memory");  // keep the broadcasts as loads, not register shuffles
 }
 
