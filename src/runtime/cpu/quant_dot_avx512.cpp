@@ -5,8 +5,8 @@
 // Arithmetic stays f32 (no activation quantization). Two ways of widening codes to f32:
 //  - 4/5-bit codes index a 16/32-entry f32 table with vpermps / vpermt2ps, which masks, converts
 //    and scales in one instruction. The table holds the block's dequantized values (d*(q-8),
-//    d*q+m, d1*q-min1, ...), so the weights the FMAs see are those of quant_blocks.cpp (up to one
-//    rounding where the table is built with an FMA). The min of the affine types (q4_1, q5_1,
+//    d*q+m, d1*q-min1, ...), so the weights the FMAs see are those of quant_blocks.cpp up to the
+//    last bit (tables built with an FMA, or q5_k's upper half as lower half + 16*d1). The min of the affine types (q4_1, q5_1,
 //    q4_k, q5_k) is in the table, so no per-block sums of x are needed.
 //  - 6/8-bit codes are sign-extended and converted (vcvtdq2ps); the block scale multiplies a
 //    per-block partial sum (q8_0) or the converted codes (q6_k, 16-value scales).
@@ -178,7 +178,7 @@ void DotQ5(const uint8_t* row, int64_t nb, const float* x, int64_t ldx, float* o
 
 // q4_k / q5_k 6-bit scales and mins of the 8 sub-blocks, as f32 d*sc and dmin*m into ds / ms.
 // The unpacking of quant_blocks.cpp's ScaleMinK4, four sub-blocks per 32-bit word.
-inline void ScalesK4(const uint8_t* b, float* ds, float* ms) {
+inline void ScalesK4(const uint8_t* b, float* ds, float* ms, float* ds16 = nullptr) {
   uint32_t a, e, c;  // scales[0..3], [4..7], [8..11]
   std::memcpy(&a, b + 4, 4);
   std::memcpy(&e, b + 8, 4);
@@ -192,6 +192,7 @@ inline void ScalesK4(const uint8_t* b, float* ds, float* ms) {
   const __m256 dd = _mm256_cvtph_ps(_mm_set1_epi32(d_dmin));  // d, dmin, d, dmin, ...
   _mm256_store_ps(ds, _mm256_mul_ps(_mm256_permutexvar_ps(_mm256_setzero_si256(), dd), sv));
   _mm256_store_ps(ms, _mm256_mul_ps(_mm256_permutexvar_ps(_mm256_set1_epi32(1), dd), mv));
+  if (ds16) _mm256_store_ps(ds16, _mm256_mul_ps(_mm256_load_ps(ds), _mm256_set1_ps(16.0f)));
   asm volatile("" ::: "memory");  // read them back as memory broadcasts
 }
 
@@ -224,12 +225,11 @@ void DotQ4K(const uint8_t* row, int64_t nb, const float* x, int64_t ldx, float* 
 template <int kM>
 void DotQ5K(const uint8_t* row, int64_t nb, const float* x, int64_t ldx, float* out) {
   Acc<kM> acc;
-  alignas(32) float ds[8], ms[8];
-  const __m512 hi16 = _mm512_add_ps(Iota(), _mm512_set1_ps(16.0f));
+  alignas(32) float ds[8], ms[8], ds16[8];
   const __m512i bit4 = _mm512_set1_epi32(0x10);
   for (int64_t b = 0; b < nb; ++b) {
     const uint8_t* blk = row + b * 176;
-    ScalesK4(blk, ds, ms);
+    ScalesK4(blk, ds, ms, ds16);
     // qh[l] << 4: bit j of qh sits at bit 4 + j, shifted down one sub-block at a time.
     __m512i h0 = _mm512_slli_epi32(Widen16(blk + 16), 4), h1 = _mm512_slli_epi32(Widen16(blk + 32), 4);
 #pragma GCC unroll 4
@@ -239,8 +239,8 @@ void DotQ5K(const uint8_t* row, int64_t nb, const float* x, int64_t ldx, float* 
       const __m512i v0 = Widen16(q), v1 = Widen16(q + 16);
 #pragma GCC unroll 2
       for (int s = 0; s < 2; ++s) {  // sub-block j + s: low (s = 0) or high nibbles
-        const __m512 dj = _mm512_set1_ps(ds[j + s]), mj = _mm512_set1_ps(ms[j + s]);
-        const __m512 t0 = _mm512_fmsub_ps(Iota(), dj, mj), t1 = _mm512_fmsub_ps(hi16, dj, mj);
+        const __m512 t0 = _mm512_fmsub_ps(Iota(), _mm512_set1_ps(ds[j + s]), _mm512_set1_ps(ms[j + s]));
+        const __m512 t1 = _mm512_add_ps(t0, _mm512_set1_ps(ds16[j + s]));  // q + 16: an add, not an FMA
         const __m512i n0 = s ? _mm512_srli_epi32(v0, 4) : v0, n1 = s ? _mm512_srli_epi32(v1, 4) : v1;
         // Bit 4 from h (0xE4 = C ? A : B with C = bit4), bits 0-3 from the nibble.
         const __m512i i0 = _mm512_ternarylogic_epi32(h0, n0, bit4, 0xE4);
