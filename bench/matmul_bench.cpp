@@ -1,22 +1,46 @@
 // MatMul kernels on DeepSeek / R1-Distill-Qwen shapes, per weight dtype, CPU ISA variant and compute
 // precision. Decode (M = 1) reports weight bytes read per second (bytes_per_second) beside the
-// machine's read bandwidth (BM_ReadBandwidth); prefill (M = 128, 512) reports FLOP/s.
+// machine's read bandwidth (BM_ReadBandwidth), cycling over >= 256 MiB of weight copies so the bytes
+// come from DRAM; prefill (M = 128, 512) reports FLOP/s.
 // Run: build/bin/ds_bench_kernels --benchmark_filter=MatMul
 #include <benchmark/benchmark.h>
 
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
 #include <random>
+#include <vector>
 
 #include "common/float_convert.h"
 #include "runtime/cpu/cpu_isa.h"
 #include "runtime/kernel_registry.h"
 #include "runtime/memory_bandwidth.h"
+#include "runtime/quant_blocks.h"
 
 namespace ds {
 namespace {
 
+// Rows of a block-quantized weight: a few distinct rows quantized from random floats (valid blocks,
+// the quantizer is slow) and repeated down the matrix.
+void FillQuantWeight(Tensor& w, std::mt19937& rng) {
+  const int64_t n = w.dim(0), k = w.dim(1), row_bytes = DTypeBytes(w.dtype(), k), distinct = std::min<int64_t>(n, 16);
+  std::normal_distribution<float> dist(0.0f, 0.02f);
+  std::vector<float> src(k);
+  uint8_t* base = static_cast<uint8_t*>(w.raw());
+  for (int64_t r = 0; r < distinct; ++r) {
+    for (auto& v : src) v = dist(rng);
+    if (!QuantizeRow(w.dtype(), src.data(), base + r * row_bytes, k).ok()) std::abort();
+  }
+  for (int64_t r = distinct; r < n; ++r) std::memcpy(base + r * row_bytes, base + (r % distinct) * row_bytes, row_bytes);
+}
+
 Tensor RandomWeight(DType dtype, int64_t n, int64_t k) {
   Tensor w = Tensor::Empty(dtype, {n, k});
   std::mt19937 rng(1);
+  if (IsBlockQuantized(dtype)) {
+    FillQuantWeight(w, rng);
+    return w;
+  }
   std::normal_distribution<float> dist(0.0f, 0.02f);
   for (int64_t i = 0; i < n * k; ++i) {
     const float v = dist(rng);
@@ -33,21 +57,42 @@ Tensor RandomWeight(DType dtype, int64_t n, int64_t k) {
   return w;
 }
 
+// Decode runs cycle over copies of the weight totalling at least this many bytes, so the weight
+// bytes come from DRAM and not from the 32 MiB L3 (a single 27 MB weight would partly hit it).
+constexpr size_t kDecodeBytes = size_t{256} << 20;
+
+std::vector<Tensor> WeightCopies(const Tensor& w, size_t total_bytes) {
+  std::vector<Tensor> copies = {w};
+  while (copies.size() * w.nbytes() < total_bytes) {
+    Tensor c = Tensor::Empty(w.dtype(), w.shape());
+    std::memcpy(c.raw(), w.raw(), w.nbytes());
+    if (const Tensor* s = w.block_scales()) {
+      Tensor sc = Tensor::Empty(s->dtype(), s->shape());
+      std::memcpy(sc.raw(), s->raw(), s->nbytes());
+      c.SetBlockScales(std::move(sc), w.block_size());
+    }
+    copies.push_back(std::move(c));
+  }
+  return copies;
+}
+
 // args: m, n, k, isa (CpuIsa), precision (0 f32, 1 bf16)
 void BM_MatMul(benchmark::State& state, DType dtype) {
   const int64_t m = state.range(0), n = state.range(1), k = state.range(2);
   const auto isa = static_cast<cpu::CpuIsa>(state.range(3));
   if (isa > cpu::DetectedCpuIsa()) return state.SkipWithError("ISA not supported by this CPU");
   cpu::ScopedCpuIsa force(isa);
-  Tensor w = RandomWeight(dtype, n, k);
+  const std::vector<Tensor> ws = WeightCopies(RandomWeight(dtype, n, k), m == 1 ? kDecodeBytes : 0);
   std::vector<float> x(m * k, 0.5f), y(m * n);
   KernelContext ctx(0, state.range(4) ? ComputePrecision::kBF16 : ComputePrecision::kF32);
+  size_t next = 0;
   for (auto _ : state) {
+    const Tensor& w = ws[next++ % ws.size()];
     auto s = RunMatMul({x.data(), m, k, k, &w, false, y.data(), n, false}, ctx);
     if (!s.ok()) state.SkipWithError(std::string(s.message()).c_str());
     benchmark::DoNotOptimize(y.data());
   }
-  state.SetBytesProcessed(state.iterations() * w.nbytes());
+  state.SetBytesProcessed(state.iterations() * ws[0].nbytes());
   state.counters["FLOP/s"] = benchmark::Counter(2.0 * m * n * k * state.iterations(), benchmark::Counter::kIsRate);
   state.SetLabel(StrCat(cpu::CpuIsaName(isa), state.range(4) ? " bf16-compute" : " f32-compute"));
 }
@@ -60,6 +105,11 @@ void DecodeShapes(benchmark::internal::Benchmark* b) {
   for (int isa = 0; isa <= 2; ++isa) {
     for (const auto& s : shapes) b->Args({1, s[0], s[1], isa, 0});
   }
+}
+// Block-quantized weights: the decode shapes at the best ISA (the scalar paths are fallbacks).
+void QuantDecodeShapes(benchmark::internal::Benchmark* b) {
+  const int64_t shapes[][2] = {{3072, 2048}, {1408, 2048}, {24576, 1536}, {2048, 7168}, {8960, 1536}, {1536, 8960}};
+  for (const auto& s : shapes) b->Args({1, s[0], s[1], 2, 0});
 }
 // Prefill shapes at the best ISA, f32 (exact) and bf16 compute.
 void PrefillShapes(benchmark::internal::Benchmark* b) {
@@ -74,6 +124,11 @@ void PrefillShapes(benchmark::internal::Benchmark* b) {
 BENCHMARK_CAPTURE(BM_MatMul, bf16, DType::kBF16)->Apply(DecodeShapes)->Apply(PrefillShapes)->UseRealTime();
 BENCHMARK_CAPTURE(BM_MatMul, f16, DType::kF16)->Apply(DecodeShapes)->UseRealTime();
 BENCHMARK_CAPTURE(BM_MatMul, f8_e4m3_block128, DType::kF8E4M3)->Apply(DecodeShapes)->Apply(PrefillShapes)->UseRealTime();
+BENCHMARK_CAPTURE(BM_MatMul, q8_0, DType::kQ8_0)->Apply(QuantDecodeShapes)->UseRealTime();
+BENCHMARK_CAPTURE(BM_MatMul, q4_0, DType::kQ4_0)->Apply(QuantDecodeShapes)->UseRealTime();
+BENCHMARK_CAPTURE(BM_MatMul, q4_k, DType::kQ4_K)->Apply(QuantDecodeShapes)->UseRealTime();
+BENCHMARK_CAPTURE(BM_MatMul, q5_k, DType::kQ5_K)->Apply(QuantDecodeShapes)->UseRealTime();
+BENCHMARK_CAPTURE(BM_MatMul, q6_k, DType::kQ6_K)->Apply(QuantDecodeShapes)->UseRealTime();
 BENCHMARK_CAPTURE(BM_MatMul, f32, DType::kF32)->Args({1, 3072, 2048, 2, 0})->Args({128, 3072, 2048, 2, 0})->UseRealTime();
 
 // The yardstick for the decode rows: a 1 GiB read sweep with the default thread count.

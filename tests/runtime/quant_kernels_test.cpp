@@ -38,8 +38,11 @@ void CheckQuantMatMulKernel(const KernelKey& key) {
   const int64_t block = GetDTypeInfo(key.weight).block_elems;
   std::mt19937 rng(99);
   std::uniform_real_distribution<float> uni(-1.0f, 1.0f);
-  const int64_t sizes[][2] = {{40, 2 * block}, {3, 3 * block}, {300, block}};  // {other dim, blocked dim}
-  for (int64_t m : {1, 3, 4, 5, 17}) {  // 5 and 17 take the panel (GEMM) path
+  // {other dim, blocked dim}; 37 * block: more than 16 small blocks (the AVX-512 kernels convert
+  // scales 16 blocks at a time) and many K super-blocks per row; 4608 columns: a long row (x beyond
+  // 16 KiB, where decode GEMVs may take another path) valid for every block size.
+  const int64_t sizes[][2] = {{40, 2 * block}, {3, 3 * block}, {300, block}, {9, 37 * block}, {11, 4608}};
+  for (int64_t m : {1, 2, 3, 4, 5, 17}) {  // 1..4 take the GEMV path, 5 and 17 the panel (GEMM) path
     for (const auto& s : sizes) {
       for (bool transpose : {false, true}) {
         for (bool accumulate : {false, true}) {

@@ -1,6 +1,7 @@
 // Row kernels for GGUF block-quantized weights: each block is dequantized into a small f32 tile
 // (at most 256 values, on the stack) and consumed at once, so no weight is ever materialized
-// beyond one block. The AVX-512 dot product (quant_rows_avx512.cpp) is used when available.
+// beyond one block. With AVX-512, rows decode through quant_rows_avx512.cpp and dot products run
+// fused in registers (quant_dot_avx512.cpp).
 #include <algorithm>
 
 #include "runtime/cpu/weight_rows.h"
@@ -29,23 +30,20 @@ void DecodeRowQuant(const WeightRows& w, int64_t r, float* out) {
 }
 
 void DotRowQuant(const WeightRows& w, int64_t r, const float* x, int64_t m, int64_t ldx, float* out) {
+  if (HasAvx512() && DotRowQuantAvx512(w, r, x, m, ldx, out)) return;
+  // Portable path: one block at a time through the scalar dequantizer.
   const DTypeInfo& info = GetDTypeInfo(w.dtype);
   const uint8_t* row = w.base + r * w.row_bytes;
-  const bool avx512 = HasAvx512();
   float acc[4] = {0, 0, 0, 0};
-  alignas(64) float tile[256];
+  float tile[256];
   for (int64_t b = 0; b < w.cols / info.block_elems; ++b) {
-    DecodeBlock(w.dtype, row + b * info.block_bytes, tile, avx512);
+    DequantizeBlock(w.dtype, row + b * info.block_bytes, tile);
     const int64_t c0 = b * info.block_elems;
     for (int64_t i = 0; i < m; ++i) {
       const float* xi = x + i * ldx + c0;
-      if (avx512) {
-        acc[i] += DotTileAvx512(tile, xi, info.block_elems);
-      } else {
-        float s = 0.0f;
-        for (int64_t c = 0; c < info.block_elems; ++c) s += tile[c] * xi[c];
-        acc[i] += s;
-      }
+      float s = 0.0f;
+      for (int64_t c = 0; c < info.block_elems; ++c) s += tile[c] * xi[c];
+      acc[i] += s;
     }
   }
   std::copy(acc, acc + m, out);

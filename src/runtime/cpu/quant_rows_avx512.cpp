@@ -1,4 +1,4 @@
-// AVX-512 block dequantization (16 values per register) and the tile dot product. The arithmetic
+// AVX-512 block dequantization (16 values per register) for DecodeRowQuant. The arithmetic
 // matches quant_blocks.cpp operation for operation (no FMA contraction), so both paths produce the
 // same floats.
 #include <immintrin.h>
@@ -139,17 +139,6 @@ bool DequantizeBlockAvx512(DType t, const uint8_t* block, float* out) {
     case DType::kQ6_K: Q6_K(block, out); return true;
     default: return false;
   }
-}
-
-float DotTileAvx512(const float* tile, const float* x, int64_t n) {
-  __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps();
-  int64_t c = 0;
-  for (; c + 32 <= n; c += 32) {
-    acc0 = _mm512_fmadd_ps(_mm512_load_ps(tile + c), _mm512_loadu_ps(x + c), acc0);
-    acc1 = _mm512_fmadd_ps(_mm512_load_ps(tile + c + 16), _mm512_loadu_ps(x + c + 16), acc1);
-  }
-  for (; c + 16 <= n; c += 16) acc0 = _mm512_fmadd_ps(_mm512_load_ps(tile + c), _mm512_loadu_ps(x + c), acc0);
-  return _mm512_reduce_add_ps(_mm512_add_ps(acc0, acc1));
 }
 
 }  // namespace ds::cpu

@@ -48,8 +48,9 @@ void DecodeRowAvx2(const WeightRows& w, int64_t r, float* out);
 // GGUF block-quantized weights (quant_rows.cpp): same contracts, one block dequantized at a time.
 void DecodeRowQuant(const WeightRows& w, int64_t r, float* out);
 void DotRowQuant(const WeightRows& w, int64_t r, const float* x, int64_t m, int64_t ldx, float* out);
-// sum(tile[c] * x[c]) for c < n (n a multiple of 16, tile 64-byte aligned).
-float DotTileAvx512(const float* tile, const float* x, int64_t n);
+// AVX-512 DotRowQuant (quant_dot_avx512.cpp): every block type above dequantized in registers,
+// one horizontal reduction per activation row. False for a dtype it does not handle.
+bool DotRowQuantAvx512(const WeightRows& w, int64_t r, const float* x, int64_t m, int64_t ldx, float* out);
 // AVX-512 DequantizeBlock for q8_0, q4_0, q4_k, q5_k, q6_k into a 64-byte aligned tile (same
 // floats as the scalar code); false for other types.
 bool DequantizeBlockAvx512(DType t, const uint8_t* block, float* out);
