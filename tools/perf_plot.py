@@ -41,10 +41,12 @@ def main():
         gb = r["weight_bytes_per_token"] / 1e9
         c = colors[i % len(colors)]
         name = f"{r.get('model_type', '?')} {os.path.basename(r.get('model', ''))} -t {r['threads']}"
-        ax.plot(xs, [r["bandwidth_gb_s"] / x for x in xs], color=c, lw=0.8, alpha=0.6)
+        # The sweep paired with each decode repetition when the run has it, else before/after.
+        bw = r.get("paired_sweep_gb_s", r["bandwidth_gb_s"])
+        frac = r.get("paired_fraction", r["bandwidth_fraction"])
+        ax.plot(xs, [bw / x for x in xs], color=c, lw=0.8, alpha=0.6)
         ax.scatter([gb], [r["tg_tok_s"]], color=c, zorder=3,
-                   label=f"deepseek {name}: {r['tg_tok_s']:.2f} tok/s, "
-                         f"{r['bandwidth_fraction']:.2f} of {r['bandwidth_gb_s']:.1f} GB/s")
+                   label=f"deepseek {name}: {r['tg_tok_s']:.2f} tok/s, {frac:.2f} of {bw:.1f} GB/s")
     ax.set_xlabel("weight bytes read per decoded token (GB)")
     ax.set_ylabel("decode tok/s (tg)")
     ax.set_xlim(0.3, 4.0)
