@@ -106,10 +106,13 @@ void DecodeShapes(benchmark::internal::Benchmark* b) {
     for (const auto& s : shapes) b->Args({1, s[0], s[1], isa, 0});
   }
 }
-// Block-quantized weights: the decode shapes at the best ISA (the scalar paths are fallbacks).
+// Block-quantized weights: the decode shapes at the best ISA (the scalar paths are fallbacks), f32
+// (exact) and reduced precision (8-bit activations with VNNI for q8_0 / q4_k / q6_k).
 void QuantDecodeShapes(benchmark::internal::Benchmark* b) {
   const int64_t shapes[][2] = {{3072, 2048}, {1408, 2048}, {24576, 1536}, {2048, 7168}, {8960, 1536}, {1536, 8960}};
-  for (const auto& s : shapes) b->Args({1, s[0], s[1], 2, 0});
+  for (int prec = 0; prec <= 1; ++prec) {
+    for (const auto& s : shapes) b->Args({1, s[0], s[1], 2, prec});
+  }
 }
 // Prefill shapes at the best ISA, f32 (exact) and bf16 compute.
 void PrefillShapes(benchmark::internal::Benchmark* b) {

@@ -21,8 +21,10 @@ struct ModelOptions {
   int64_t max_context = 0;
   // Store the KV cache in bf16 (half the memory) instead of f32.
   bool kv_cache_bf16 = false;
-  // Round activations to bf16 in multi-token matmuls (prompt processing) so AVX512-BF16 / AMX run
-  // them: faster prefill, logits within bf16 rounding of the f32 result. false = f32 throughout.
+  // Reduced-precision activations, as llama.cpp computes: bf16 in multi-token matmuls (prompt
+  // processing, AVX512-BF16 / AMX) and, in decoding, 8-bit codes per 32 values for Q8_0 / Q4_K /
+  // Q6_K weights (AVX512-VNNI integer dot products). Faster; logits move by about as much as
+  // llama.cpp's do from the exact answer. false = exact f32 arithmetic throughout.
   bool compute_bf16 = false;
   // Upper bound on the memory one sequence (generation or Logits call) may take: its KV cache for
   // max_context positions plus its scratch buffers; 0 = no limit. Both are computed from the

@@ -40,16 +40,6 @@ void DequantQ5(const uint8_t* qh_bytes, const uint8_t* qs, float d, float offset
   }
 }
 
-// The 6-bit scale and min of sub-block j (0..7) from the 12 packed bytes of q4_k / q5_k.
-inline void ScaleMinK4(int j, const uint8_t* s, int* sc, int* m) {
-  if (j < 4) {
-    *sc = s[j] & 63;
-    *m = s[j + 4] & 63;
-  } else {
-    *sc = (s[j + 4] & 0x0F) | ((s[j - 4] >> 6) << 4);
-    *m = (s[j + 4] >> 4) | ((s[j] >> 6) << 4);
-  }
-}
 
 void DequantQ4K(const uint8_t* b, float* y) {
   const float d = Half(b), dmin = Half(b + 2);

@@ -26,6 +26,17 @@ namespace ds {
 // Dequantizes one block of `t` (block_elems values) from `block` into `out`.
 void DequantizeBlock(DType t, const uint8_t* block, float* out);
 
+// The 6-bit scale and min of sub-block j (0..7) from the 12 packed scale bytes of q4_k / q5_k.
+inline void ScaleMinK4(int j, const uint8_t* s, int* sc, int* m) {
+  if (j < 4) {
+    *sc = s[j] & 63;
+    *m = s[j + 4] & 63;
+  } else {
+    *sc = (s[j + 4] & 0x0F) | ((s[j - 4] >> 6) << 4);
+    *m = (s[j + 4] >> 4) | ((s[j] >> 6) << 4);
+  }
+}
+
 // Dequantizes `n` values (a multiple of the block size) stored as consecutive blocks of `t`.
 void DequantizeRow(DType t, const uint8_t* src, float* out, int64_t n);
 

@@ -59,4 +59,9 @@ bool CpuHasAvx512Bf16() {
   return has;
 }
 
+bool CpuHasAvx512Vnni() {
+  static const bool has = DetectedCpuIsa() == CpuIsa::kAvx512 && __builtin_cpu_supports("avx512vnni");
+  return has;
+}
+
 }  // namespace ds::cpu

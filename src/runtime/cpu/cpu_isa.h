@@ -21,6 +21,8 @@ void SetCpuIsa(CpuIsa isa);
 std::vector<CpuIsa> SupportedCpuIsas();
 // True when the CPU has AVX512_BF16 (vdpbf16ps), used by oneDNN's bf16 matmul.
 bool CpuHasAvx512Bf16();
+// True when the CPU has AVX512_VNNI (vpdpbusd), used by the 8-bit-activation decode kernels.
+bool CpuHasAvx512Vnni();
 
 // Sets the ISA for a scope and restores the previous one (tests, benchmarks).
 class ScopedCpuIsa {

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "runtime/cpu/cpu_isa.h"
 #include "runtime/cpu/onednn_matmul.h"
 #include "runtime/cpu/weight_rows.h"
 
@@ -13,6 +14,8 @@ namespace {
 constexpr int64_t kGemvMaxRows = 4;   // activation rows handled by the register-dequant path
 constexpr int64_t kPanelRows = 256;   // weight rows dequantized per oneDNN call
 constexpr int64_t kMinParallelBytes = 256 << 10;  // smaller GEMVs are not worth a parallel region
+// KernelContext scratch of the 8-bit activation path (float slots 0..3 hold panels, see below).
+constexpr int kSlotQ8Scales = 4, kSlotQ8Sums = 5, kSlotQ8Codes = 1;
 
 // Rows [begin, end) of thread `id` of `nt`: contiguous, boundaries on multiples of 8 rows so
 // the grouped long-row kernel keeps its groups whole.
@@ -20,6 +23,31 @@ inline void ThreadRows(int64_t rows, int nt, int id, int64_t* begin, int64_t* en
   const int64_t groups = (rows + 7) / 8;
   *begin = std::min(rows, groups * id / nt * 8);
   *end = std::min(rows, groups * (id + 1) / nt * 8);
+}
+
+// Reduced precision, one activation row, q8_0 / q4_k / q6_k weights: x quantized to 8 bits once,
+// integer dot products per row (quant_dot_q8act_avx512.cpp).
+bool UseQ8Activation(const WeightRows& w, const MatMulOp::Args& a, const KernelContext& ctx) {
+  return a.m == 1 && ctx.precision() == ComputePrecision::kBF16 && Q8ActivationSupports(w.dtype) && HasAvx512() &&
+         CpuHasAvx512Vnni();
+}
+
+void GemvQ8Activation(const WeightRows& w, const MatMulOp::Args& a, KernelContext& ctx) {
+  const int64_t blocks = w.cols / 32;
+  auto* q = reinterpret_cast<int8_t*>(ctx.ScratchInts(kSlotQ8Codes, (w.cols + 3) / 4));
+  float* d = ctx.Scratch(kSlotQ8Scales, blocks);
+  float* sum = ctx.Scratch(kSlotQ8Sums, blocks);
+  QuantizeActivation(a.x, w.cols, q, d, sum);
+  const Q8Activation act{q, d, sum};
+#pragma omp parallel num_threads(ctx.threads()) if (w.rows * w.row_bytes >= kMinParallelBytes)
+  {
+    int64_t begin, end;
+    ThreadRows(w.rows, omp_get_num_threads(), omp_get_thread_num(), &begin, &end);
+    for (int64_t n = begin; n < end; ++n) {
+      const float v = DotRowQ8Activation(w, n, act);
+      a.y[n] = a.accumulate ? a.y[n] + v : v;
+    }
+  }
 }
 
 // y[:, n] for every weight row n, M <= 4 activation rows at a time.
@@ -142,7 +170,9 @@ Status MatMulDense(const MatMulOp::Args& a, KernelContext& ctx) {
   if (a.m == 0) return absl::OkStatus();
   if (a.ldx < a.k) return absl::InvalidArgumentError("matmul: activation row stride is below its width");
   if (a.m <= kGemvMaxRows) {
-    if (!a.transpose_w) {
+    if (!a.transpose_w && UseQ8Activation(w, a, ctx)) {
+      GemvQ8Activation(w, a, ctx);
+    } else if (!a.transpose_w) {
       GemvNk(w, a, ctx.threads());
     } else {
       GemvKn(w, a, ctx);

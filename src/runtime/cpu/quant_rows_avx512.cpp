@@ -7,6 +7,7 @@
 
 #include "common/float_convert.h"
 #include "runtime/cpu/weight_rows.h"
+#include "runtime/quant_blocks.h"
 
 namespace ds::cpu {
 namespace {
@@ -37,17 +38,6 @@ void Q4_0(const uint8_t* b, float* y) {
   const __m128i v = Load16(b + 2);
   _mm512_store_ps(y, _mm512_add_ps(_mm512_mul_ps(d, _mm512_sub_ps(LowNibbles(v), eight)), _mm512_setzero_ps()));
   _mm512_store_ps(y + 16, _mm512_add_ps(_mm512_mul_ps(d, _mm512_sub_ps(HighNibbles(v), eight)), _mm512_setzero_ps()));
-}
-
-// Scales/mins of q4_k / q5_k sub-block j (same unpacking as quant_blocks.cpp).
-inline void ScaleMinK4(int j, const uint8_t* s, int* sc, int* m) {
-  if (j < 4) {
-    *sc = s[j] & 63;
-    *m = s[j + 4] & 63;
-  } else {
-    *sc = (s[j + 4] & 0x0F) | ((s[j - 4] >> 6) << 4);
-    *m = (s[j + 4] >> 4) | ((s[j] >> 6) << 4);
-  }
 }
 
 // y = d * q - min for 16 values.

@@ -55,4 +55,18 @@ bool DotRowQuantAvx512(const WeightRows& w, int64_t r, const float* x, int64_t m
 // floats as the scalar code); false for other types.
 bool DequantizeBlockAvx512(DType t, const uint8_t* block, float* out);
 
+// Decode with the activation row quantized to 8 bits per 32 values (ComputePrecision::kBF16, for
+// q8_0 / q4_k / q6_k weights): x[32b + i] ~ d[b] * q[32b + i]; sum[b] = d[b] * (sum of block b's q).
+struct Q8Activation {
+  const int8_t* q;
+  const float* d;
+  const float* sum;
+};
+bool Q8ActivationSupports(DType t);
+// x[0..n) (n a multiple of 32) to codes (round to nearest even of x * 127 / max|block|), scales,
+// block sums. AVX-512.
+void QuantizeActivation(const float* x, int64_t n, int8_t* q, float* d, float* sum);
+// dot(x, row r) with x given as a Q8Activation; AVX512-VNNI, types of Q8ActivationSupports.
+float DotRowQ8Activation(const WeightRows& w, int64_t r, const Q8Activation& a);
+
 }  // namespace ds::cpu
