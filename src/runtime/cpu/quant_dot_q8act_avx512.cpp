@@ -30,19 +30,23 @@ inline float Sum8(__m256 v) {
 // q8_0 (34 bytes: f16 d, i8 q[32]). Signed x signed through the unsigned-signed instruction:
 // |w| * (q_x with w's sign), exact because |w| <= 128 and |q_x| <= 127.
 float DotQ8_0(const uint8_t* row, int64_t nb, const Q8Activation& a) {
-  __m256 acc0 = _mm256_setzero_ps(), acc1 = acc0;
-  for (int64_t b = 0; b < nb; ++b) {
+  __m256 acc[4];  // independent FMA chains, block b into acc[b % 4]
+  for (auto& v : acc) v = _mm256_setzero_ps();
+  auto block = [&](int64_t b, __m256& to) {
     const uint8_t* blk = row + b * 34;
     const __m256i w = Load32(blk + 2), q = Load32(a.q + b * 32);
     const __m256i dot = _mm256_dpbusd_epi32(_mm256_setzero_si256(), _mm256_abs_epi8(w), _mm256_sign_epi8(q, w));
-    const __m256 scale = _mm256_set1_ps(Half(blk) * a.d[b]);
-    if (b & 1) {
-      acc1 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot), scale, acc1);
-    } else {
-      acc0 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot), scale, acc0);
-    }
+    to = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot), _mm256_set1_ps(Half(blk) * a.d[b]), to);
+  };
+  int64_t b = 0;
+  for (; b + 4 <= nb; b += 4) {
+    block(b, acc[0]);
+    block(b + 1, acc[1]);
+    block(b + 2, acc[2]);
+    block(b + 3, acc[3]);
   }
-  return Sum8(_mm256_add_ps(acc0, acc1));
+  for (; b < nb; ++b) block(b, acc[0]);
+  return Sum8(_mm256_add_ps(_mm256_add_ps(acc[0], acc[1]), _mm256_add_ps(acc[2], acc[3])));
 }
 
 // The 8 6-bit scales and mins of a q4_k super-block as f32 vectors (the unpacking of
@@ -62,7 +66,9 @@ inline void ScalesMinsQ4K(const uint8_t* s, __m256* sc, __m256* m) {
 // min part needs only the activation's block sums (a.sum), eight sub-blocks per vector.
 float DotQ4K(const uint8_t* row, int64_t nb, const Q8Activation& a) {
   const __m256i low4 = _mm256_set1_epi8(0x0F);
-  __m256 acc = _mm256_setzero_ps(), mins = _mm256_setzero_ps();
+  // One accumulator per sub-block: a single FMA chain (4-cycle latency) bounded the loop.
+  __m256 acc[8], mins = _mm256_setzero_ps();
+  for (auto& v : acc) v = _mm256_setzero_ps();
   alignas(32) float scale[8];
   for (int64_t b = 0; b < nb; ++b) {
     const uint8_t* blk = row + b * 144;
@@ -78,11 +84,13 @@ float DotQ4K(const uint8_t* row, int64_t nb, const Q8Activation& a) {
       const __m256i lo = _mm256_and_si256(v, low4), hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), low4);
       const __m256i dot0 = _mm256_dpbusd_epi32(_mm256_setzero_si256(), lo, Load32(q + 32 * j));
       const __m256i dot1 = _mm256_dpbusd_epi32(_mm256_setzero_si256(), hi, Load32(q + 32 * j + 32));
-      acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot0), _mm256_broadcast_ss(scale + j), acc);
-      acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot1), _mm256_broadcast_ss(scale + j + 1), acc);
+      acc[j] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot0), _mm256_broadcast_ss(scale + j), acc[j]);
+      acc[j + 1] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot1), _mm256_broadcast_ss(scale + j + 1), acc[j + 1]);
     }
   }
-  return Sum8(_mm256_sub_ps(acc, mins));
+  const __m256 total = _mm256_add_ps(_mm256_add_ps(_mm256_add_ps(acc[0], acc[1]), _mm256_add_ps(acc[2], acc[3])),
+                                     _mm256_add_ps(_mm256_add_ps(acc[4], acc[5]), _mm256_add_ps(acc[6], acc[7])));
+  return Sum8(_mm256_sub_ps(total, mins));
 }
 
 // q6_k (210 bytes per 256: ql[128], qh[64], i8 scales[16], f16 d), w = d*sc*(q6 - 32) with one
@@ -90,7 +98,8 @@ float DotQ4K(const uint8_t* row, int64_t nb, const Q8Activation& a) {
 // the constant 32 with the activation codes (per lane: 32 * the sum of its 4 codes).
 float DotQ6K(const uint8_t* row, int64_t nb, const Q8Activation& a) {
   const __m256i low4 = _mm256_set1_epi8(0x0F), top2 = _mm256_set1_epi8(0x30), k32 = _mm256_set1_epi8(32);
-  __m256 acc = _mm256_setzero_ps();
+  __m256 acc[4];  // one per group: independent FMA chains
+  for (auto& v : acc) v = _mm256_setzero_ps();
   for (int64_t b = 0; b < nb; ++b) {
     const uint8_t* blk = row + b * 210;
     const int8_t* sc = reinterpret_cast<const int8_t*>(blk + 192);
@@ -116,11 +125,11 @@ float DotQ6K(const uint8_t* row, int64_t nb, const Q8Activation& a) {
                                              _mm256_dpbusd_epi32(_mm256_setzero_si256(), k32, q));
         // Lanes 0-3 hold values 0-15 (scale 2g), lanes 4-7 values 16-31 (scale 2g + 1).
         const __m256i pick = _mm256_setr_epi32(2 * g, 2 * g, 2 * g, 2 * g, 2 * g + 1, 2 * g + 1, 2 * g + 1, 2 * g + 1);
-        acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot), _mm256_permutevar8x32_ps(scales, pick), acc);
+        acc[g] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot), _mm256_permutevar8x32_ps(scales, pick), acc[g]);
       }
     }
   }
-  return Sum8(acc);
+  return Sum8(_mm256_add_ps(_mm256_add_ps(acc[0], acc[1]), _mm256_add_ps(acc[2], acc[3])));
 }
 
 }  // namespace
