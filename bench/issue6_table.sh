@@ -7,7 +7,8 @@
 #   MODEL: a checkpoint folder or .gguf file (e.g. made by `deepseek synth` and `deepseek quantize`).
 # Env: TG_N (decode tokens, default 32), PP_N (prompt tokens, default 512), REPS (default 3),
 #      THREADS (default "2 1"), PRECISION (prefill compute precision, default bf16),
-#      TABLE_ONLY=1 (print the table from OUT_DIR's earlier runs).
+#      TG_PRECISION (decode compute precision, default f32), TABLE_ONLY=1 (print the table from
+#      OUT_DIR's earlier runs).
 set -euo pipefail
 bin=$1 out=$2
 shift 2
@@ -19,7 +20,8 @@ for model in "$@"; do
   find "$model" -type f -exec cat {} + > /dev/null
   for t in ${THREADS:-2 1}; do
     echo "== $name -t $t" >&2
-    "$bin" bench --model "$model" -p 0 -n "$tg_n" -r "$reps" -t "$t" --json > "$out/tg-$name-t$t.json"
+    "$bin" bench --model "$model" -p 0 -n "$tg_n" -r "$reps" -t "$t" --precision "${TG_PRECISION:-f32}" --json \
+      > "$out/tg-$name-t$t.json"
     "$bin" bench --model "$model" -p "$pp_n" -n 0 -r 1 -t "$t" --precision "$prec" --json > "$out/pp-$name-t$t.json"
   done
 done
