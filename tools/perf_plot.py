@@ -40,7 +40,7 @@ def main():
     for i, r in enumerate(runs):
         gb = r["weight_bytes_per_token"] / 1e9
         c = colors[i % len(colors)]
-        name = f"{r.get('model_type', '?')} {os.path.basename(r.get('model', ''))} -t {r['threads']}"
+        name = f"{os.path.basename(r.get('model', ''))} {r.get('precision', 'f32')} -t {r['threads']}"
         # The sweep paired with each decode repetition when the run has it, else before/after.
         bw = r.get("paired_sweep_gb_s", r["bandwidth_gb_s"])
         frac = r.get("paired_fraction", r["bandwidth_fraction"])
