@@ -8,14 +8,8 @@
 namespace ds {
 namespace {
 
-inline float Half(const uint8_t* p) {
-  uint16_t h;
-  std::memcpy(&h, p, 2);
-  return F16ToF32(h);
-}
-
 void DequantQ8_0(const uint8_t* b, float* y) {
-  const float d = Half(b);
+  const float d = LoadHalf(b);
   const int8_t* q = reinterpret_cast<const int8_t*>(b + 2);
   for (int j = 0; j < 32; ++j) y[j] = d * static_cast<float>(q[j]);
 }
@@ -42,7 +36,7 @@ void DequantQ5(const uint8_t* qh_bytes, const uint8_t* qs, float d, float offset
 
 
 void DequantQ4K(const uint8_t* b, float* y) {
-  const float d = Half(b), dmin = Half(b + 2);
+  const float d = LoadHalf(b), dmin = LoadHalf(b + 2);
   const uint8_t* scales = b + 4;
   const uint8_t* q = b + 16;
   for (int j = 0; j < 8; j += 2) {  // 64 values per step: two sub-blocks share 32 bytes
@@ -58,7 +52,7 @@ void DequantQ4K(const uint8_t* b, float* y) {
 }
 
 void DequantQ5K(const uint8_t* b, float* y) {
-  const float d = Half(b), dmin = Half(b + 2);
+  const float d = LoadHalf(b), dmin = LoadHalf(b + 2);
   const uint8_t* scales = b + 4;
   const uint8_t* qh = b + 16;
   const uint8_t* ql = b + 48;
@@ -81,7 +75,7 @@ void DequantQ6K(const uint8_t* b, float* y) {
   const uint8_t* ql = b;
   const uint8_t* qh = b + 128;
   const int8_t* sc = reinterpret_cast<const int8_t*>(b + 192);
-  const float d = Half(b + 208);
+  const float d = LoadHalf(b + 208);
   for (int n = 0; n < 256; n += 128) {  // each half: 64 bytes of ql, 32 of qh, 8 scales
     for (int l = 0; l < 32; ++l) {
       const int is = l / 16;
@@ -106,10 +100,10 @@ void DequantQ6K(const uint8_t* b, float* y) {
 void DequantizeBlock(DType t, const uint8_t* b, float* y) {
   switch (t) {
     case DType::kQ8_0: return DequantQ8_0(b, y);
-    case DType::kQ4_0: return DequantQ4(b + 2, Half(b), 8.0f, 0.0f, y);
-    case DType::kQ4_1: return DequantQ4(b + 4, Half(b), 0.0f, Half(b + 2), y);
-    case DType::kQ5_0: return DequantQ5(b + 2, b + 6, Half(b), 16.0f, 0.0f, y);
-    case DType::kQ5_1: return DequantQ5(b + 4, b + 8, Half(b), 0.0f, Half(b + 2), y);
+    case DType::kQ4_0: return DequantQ4(b + 2, LoadHalf(b), 8.0f, 0.0f, y);
+    case DType::kQ4_1: return DequantQ4(b + 4, LoadHalf(b), 0.0f, LoadHalf(b + 2), y);
+    case DType::kQ5_0: return DequantQ5(b + 2, b + 6, LoadHalf(b), 16.0f, 0.0f, y);
+    case DType::kQ5_1: return DequantQ5(b + 4, b + 8, LoadHalf(b), 0.0f, LoadHalf(b + 2), y);
     case DType::kQ4_K: return DequantQ4K(b, y);
     case DType::kQ5_K: return DequantQ5K(b, y);
     case DType::kQ6_K: return DequantQ6K(b, y);

@@ -17,7 +17,9 @@
 #pragma once
 
 #include <cstdint>
+#include <cstring>
 
+#include "common/float_convert.h"
 #include "common/status.h"
 #include "runtime/dtype.h"
 
@@ -25,6 +27,13 @@ namespace ds {
 
 // Dequantizes one block of `t` (block_elems values) from `block` into `out`.
 void DequantizeBlock(DType t, const uint8_t* block, float* out);
+
+// The f16 value stored (little-endian) at p, e.g. a block's scale.
+inline float LoadHalf(const uint8_t* p) {
+  uint16_t h;
+  std::memcpy(&h, p, 2);
+  return F16ToF32(h);
+}
 
 // The 6-bit scale and min of sub-block j (0..7) from the 12 packed scale bytes of q4_k / q5_k.
 inline void ScaleMinK4(int j, const uint8_t* s, int* sc, int* m) {

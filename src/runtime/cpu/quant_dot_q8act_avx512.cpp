@@ -15,11 +15,13 @@
 namespace ds::cpu {
 namespace {
 
-inline float Half(const uint8_t* p) {
+// The f16 at p through F16C (quant_blocks.h's LoadHalf converts in software; this is per block).
+inline float HalfF16c(const uint8_t* p) {
   uint16_t h;
   std::memcpy(&h, p, 2);
   return _cvtsh_ss(h);
 }
+
 inline __m256i Load32(const void* p) { return _mm256_loadu_si256(static_cast<const __m256i*>(p)); }
 inline float Sum8(__m256 v) {
   const __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
@@ -36,7 +38,7 @@ float DotQ8_0(const uint8_t* row, int64_t nb, const Q8Activation& a) {
     const uint8_t* blk = row + b * 34;
     const __m256i w = Load32(blk + 2), q = Load32(a.q + b * 32);
     const __m256i dot = _mm256_dpbusd_epi32(_mm256_setzero_si256(), _mm256_abs_epi8(w), _mm256_sign_epi8(q, w));
-    to = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot), _mm256_set1_ps(Half(blk) * a.d[b]), to);
+    to = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot), _mm256_set1_ps(HalfF16c(blk) * a.d[b]), to);
   };
   int64_t b = 0;
   for (; b + 4 <= nb; b += 4) {
@@ -75,8 +77,8 @@ float DotQ4K(const uint8_t* row, int64_t nb, const Q8Activation& a) {
     __m256 sc, m;
     ScalesMinsQ4K(blk + 4, &sc, &m);
     // scale[j] = d * sc_j * (activation scale of sub-block j), read back as memory broadcasts.
-    _mm256_store_ps(scale, _mm256_mul_ps(_mm256_mul_ps(_mm256_set1_ps(Half(blk)), sc), _mm256_loadu_ps(a.d + b * 8)));
-    mins = _mm256_fmadd_ps(_mm256_mul_ps(_mm256_set1_ps(Half(blk + 2)), m), _mm256_loadu_ps(a.sum + b * 8), mins);
+    _mm256_store_ps(scale, _mm256_mul_ps(_mm256_mul_ps(_mm256_set1_ps(HalfF16c(blk)), sc), _mm256_loadu_ps(a.d + b * 8)));
+    mins = _mm256_fmadd_ps(_mm256_mul_ps(_mm256_set1_ps(HalfF16c(blk + 2)), m), _mm256_loadu_ps(a.sum + b * 8), mins);
     asm volatile("" ::: "memory");
     const int8_t* q = a.q + b * 256;
     for (int j = 0; j < 8; j += 2) {
@@ -103,7 +105,7 @@ float DotQ6K(const uint8_t* row, int64_t nb, const Q8Activation& a) {
   for (int64_t b = 0; b < nb; ++b) {
     const uint8_t* blk = row + b * 210;
     const int8_t* sc = reinterpret_cast<const int8_t*>(blk + 192);
-    const __m256 d = _mm256_set1_ps(Half(blk + 208));
+    const __m256 d = _mm256_set1_ps(HalfF16c(blk + 208));
     for (int n = 0; n < 2; ++n) {  // halves of 128 values: ql[64], qh[32], 8 scales
       const uint8_t* ql = blk + 64 * n;
       const __m256i h = Load32(blk + 128 + 32 * n), lo = Load32(ql), up = Load32(ql + 32);

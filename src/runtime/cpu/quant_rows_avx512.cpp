@@ -12,12 +12,6 @@
 namespace ds::cpu {
 namespace {
 
-inline float Half(const uint8_t* p) {
-  uint16_t h;
-  std::memcpy(&h, p, 2);
-  return F16ToF32(h);
-}
-
 // 16 bytes -> 16 floats of the low / high nibbles.
 inline __m512 LowNibbles(__m128i v) { return _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm_and_si128(v, _mm_set1_epi8(0x0F)))); }
 inline __m512 HighNibbles(__m128i v) {
@@ -26,7 +20,7 @@ inline __m512 HighNibbles(__m128i v) {
 inline __m128i Load16(const uint8_t* p) { return _mm_loadu_si128(reinterpret_cast<const __m128i*>(p)); }
 
 void Q8_0(const uint8_t* b, float* y) {
-  const __m512 d = _mm512_set1_ps(Half(b));
+  const __m512 d = _mm512_set1_ps(LoadHalf(b));
   for (int h = 0; h < 2; ++h) {
     const __m512 q = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(Load16(b + 2 + 16 * h)));
     _mm512_store_ps(y + 16 * h, _mm512_mul_ps(d, q));
@@ -34,7 +28,7 @@ void Q8_0(const uint8_t* b, float* y) {
 }
 
 void Q4_0(const uint8_t* b, float* y) {
-  const __m512 d = _mm512_set1_ps(Half(b)), eight = _mm512_set1_ps(8.0f);
+  const __m512 d = _mm512_set1_ps(LoadHalf(b)), eight = _mm512_set1_ps(8.0f);
   const __m128i v = Load16(b + 2);
   _mm512_store_ps(y, _mm512_add_ps(_mm512_mul_ps(d, _mm512_sub_ps(LowNibbles(v), eight)), _mm512_setzero_ps()));
   _mm512_store_ps(y + 16, _mm512_add_ps(_mm512_mul_ps(d, _mm512_sub_ps(HighNibbles(v), eight)), _mm512_setzero_ps()));
@@ -46,7 +40,7 @@ inline void StoreAffine(float* y, __m512 q, float d, float min) {
 }
 
 void Q4_K(const uint8_t* b, float* y) {
-  const float d = Half(b), dmin = Half(b + 2);
+  const float d = LoadHalf(b), dmin = LoadHalf(b + 2);
   const uint8_t* q = b + 16;
   for (int j = 0; j < 8; j += 2) {
     int sc1, m1, sc2, m2;
@@ -64,7 +58,7 @@ void Q4_K(const uint8_t* b, float* y) {
 }
 
 void Q5_K(const uint8_t* b, float* y) {
-  const float d = Half(b), dmin = Half(b + 2);
+  const float d = LoadHalf(b), dmin = LoadHalf(b + 2);
   const uint8_t* qh = b + 16;
   const uint8_t* ql = b + 48;
   const __m512i sixteen = _mm512_set1_epi32(16);
@@ -92,7 +86,7 @@ void Q6_K(const uint8_t* b, float* y) {
   const uint8_t* ql = b;
   const uint8_t* qh = b + 128;
   const int8_t* sc = reinterpret_cast<const int8_t*>(b + 192);
-  const float d = Half(b + 208);
+  const float d = LoadHalf(b + 208);
   const __m512i low4 = _mm512_set1_epi32(0x0F), two = _mm512_set1_epi32(3), bias = _mm512_set1_epi32(32);
   for (int n = 0; n < 2; ++n) {
     for (int l = 0; l < 32; l += 16) {
