@@ -107,7 +107,7 @@ void DecodeShapes(benchmark::internal::Benchmark* b) {
   }
 }
 // Block-quantized weights: the decode shapes at the best ISA (the scalar paths are fallbacks), f32
-// (exact) and reduced precision (8-bit activations with VNNI for q8_0 / q4_k / q6_k).
+// (exact) and reduced precision (8-bit activations with VNNI for q8_0 / q4_k / q5_k / q6_k).
 void QuantDecodeShapes(benchmark::internal::Benchmark* b) {
   const int64_t shapes[][2] = {{3072, 2048}, {1408, 2048}, {24576, 1536}, {2048, 7168}, {8960, 1536}, {1536, 8960}};
   for (int prec = 0; prec <= 1; ++prec) {

@@ -14,8 +14,8 @@ std::set<std::string> ModelOptionNames();
 // "" if --precision is absent, f32 or bf16; otherwise the message to print.
 std::string PrecisionError(const CliArgs& args);
 // Fills options from --threads N, --ctx N, --kv-bf16, --precision f32|bf16 (reduced-precision
-// activations: bf16 in multi-token matmuls, 8-bit in decode on Q8_0/Q4_K/Q6_K weights), --quiet
-// (no progress bar on stderr).
+// activations: bf16 in multi-token matmuls, 8-bit in decode on Q8_0/Q4_K/Q5_K/Q6_K weights),
+// --quiet (no progress bar on stderr).
 deepseek::ModelOptions ModelOptionsFromArgs(CliArgs& args);
 
 }  // namespace ds::cli

@@ -87,7 +87,7 @@ TEST_P(GgufFixture, GreedyContinuationMatchesDequantizedReference) {
   EXPECT_EQ(got, expected_.greedy);
 }
 
-// Reduced precision (bf16 prefill matmuls; 8-bit activations in decode GEMVs on q8_0 / q4_k / q6_k
+// Reduced precision (bf16 prefill matmuls; 8-bit activations in decode GEMVs on q8_0 / q4_k / q5_k / q6_k
 // weights, as llama.cpp computes them): token by token, as far from the exact answer as llama.cpp
 // itself is on the same file (`logits_llamacpp`: ggml quantizes activations too; the READMEs say
 // to use its gap as the scale, not as an exact bound: on the MoE files some routing decisions flip

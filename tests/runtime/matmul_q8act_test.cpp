@@ -1,4 +1,4 @@
-// ComputePrecision::kBF16 decode on q8_0 / q4_k / q6_k weights quantizes the activation row to 8
+// ComputePrecision::kBF16 decode on q8_0 / q4_k / q5_k / q6_k weights quantizes the activation row to 8
 // bits per 32 values and sums integer products (AVX512-VNNI). Checked against the definition
 // computed here in double: x[32b + i] ~ s_b * round_half_even(x * 127 / max|x_b|), s_b = max|x_b| / 127,
 // times the exactly dequantized weights. Also: f32 precision stays exact, and the 8-bit result
@@ -33,7 +33,7 @@ TEST(MatMulQ8Activation, MatchesDefinitionForEachType) {
   ASSERT_EQ(std::fegetround(), FE_TONEAREST);
   std::mt19937 rng(7);
   std::normal_distribution<float> normal(0.0f, 1.0f);
-  for (DType t : {DType::kQ8_0, DType::kQ4_K, DType::kQ6_K}) {
+  for (DType t : {DType::kQ8_0, DType::kQ4_K, DType::kQ5_K, DType::kQ6_K}) {
     for (int64_t k : {int64_t{256}, int64_t{2048}, int64_t{4608}}) {
       const int64_t n = 37, row_bytes = DTypeBytes(t, k);
       std::vector<float> src(n * k), deq(n * k), x(k);

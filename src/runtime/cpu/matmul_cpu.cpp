@@ -25,7 +25,7 @@ inline void ThreadRows(int64_t rows, int nt, int id, int64_t* begin, int64_t* en
   *end = std::min(rows, groups * (id + 1) / nt * 8);
 }
 
-// Reduced precision, one activation row, q8_0 / q4_k / q6_k weights: x quantized to 8 bits once,
+// Reduced precision, one activation row, q8_0 / q4_k / q5_k / q6_k weights: x quantized to 8 bits once,
 // integer dot products per row (quant_dot_q8act_avx512.cpp).
 bool UseQ8Activation(const WeightRows& w, const MatMulOp::Args& a, const KernelContext& ctx) {
   return a.m == 1 && ctx.precision() == ComputePrecision::kBF16 && Q8ActivationSupports(w.dtype) && HasAvx512() &&

@@ -1,4 +1,4 @@
-// Decode GEMV for q8_0 / q4_k / q6_k weights with the activation row quantized to 8 bits per
+// Decode GEMV for q8_0 / q4_k / q5_k / q6_k weights with the activation row quantized to 8 bits per
 // 32 values (ComputePrecision::kBF16, the reduced-precision mode; llama.cpp's scheme for these
 // types). Products of 8-bit codes are summed exactly in int32 by AVX512-VNNI vpdpbusd (unsigned x
 // signed bytes, 32 per 256-bit instruction), then scaled in f32 once per 16 or 32 values: several
@@ -63,17 +63,20 @@ inline void ScalesMinsQ4K(const uint8_t* s, __m256* sc, __m256* m) {
   *m = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_cvtsi64_si128(static_cast<int64_t>(uint64_t{m_hi} << 32 | m_lo))));
 }
 
-// q4_k (144 bytes per 256: f16 d, f16 dmin, 12 scale bytes, 128 bytes of nibbles). Sub-block j
-// (32 values) is w = d*sc_j*q - dmin*m_j: the q part is a VNNI dot with the activation codes, the
-// min part needs only the activation's block sums (a.sum), eight sub-blocks per vector.
-float DotQ4K(const uint8_t* row, int64_t nb, const Q8Activation& a) {
-  const __m256i low4 = _mm256_set1_epi8(0x0F);
+// q4_k (144 bytes per 256: f16 d, f16 dmin, 12 scale bytes, 128 bytes of nibbles) and q5_k (176:
+// the same plus qh[32] before the nibbles, bit j of qh[l] being bit 4 of value l of sub-block j).
+// Sub-block j (32 values) is w = d*sc_j*q - dmin*m_j: the q part is a VNNI dot with the activation
+// codes, the min part needs only the activation's block sums (a.sum), eight sub-blocks per vector.
+template <bool kFiveBit>
+float DotQ4K5K(const uint8_t* row, int64_t nb, const Q8Activation& a) {
+  constexpr int64_t kBytes = kFiveBit ? 176 : 144, kQs = kFiveBit ? 48 : 16;
+  const __m256i low4 = _mm256_set1_epi8(0x0F), one = _mm256_set1_epi8(1);
   // One accumulator per sub-block: a single FMA chain (4-cycle latency) bounded the loop.
   __m256 acc[8], mins = _mm256_setzero_ps();
   for (auto& v : acc) v = _mm256_setzero_ps();
   alignas(32) float scale[8];
   for (int64_t b = 0; b < nb; ++b) {
-    const uint8_t* blk = row + b * 144;
+    const uint8_t* blk = row + b * kBytes;
     __m256 sc, m;
     ScalesMinsQ4K(blk + 4, &sc, &m);
     // scale[j] = d * sc_j * (activation scale of sub-block j), read back as memory broadcasts.
@@ -81,9 +84,14 @@ float DotQ4K(const uint8_t* row, int64_t nb, const Q8Activation& a) {
     mins = _mm256_fmadd_ps(_mm256_mul_ps(_mm256_set1_ps(HalfF16c(blk + 2)), m), _mm256_loadu_ps(a.sum + b * 8), mins);
     asm volatile("" ::: "memory");
     const int8_t* q = a.q + b * 256;
+    const __m256i qh = kFiveBit ? Load32(blk + 16) : _mm256_setzero_si256();
     for (int j = 0; j < 8; j += 2) {
-      const __m256i v = Load32(blk + 16 + 16 * j);
-      const __m256i lo = _mm256_and_si256(v, low4), hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), low4);
+      const __m256i v = Load32(blk + kQs + 16 * j);
+      __m256i lo = _mm256_and_si256(v, low4), hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), low4);
+      if constexpr (kFiveBit) {  // bit 4: bit j (low nibbles) or j + 1 (high nibbles) of qh, per byte
+        lo = _mm256_or_si256(lo, _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, j), one), 4));
+        hi = _mm256_or_si256(hi, _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, j + 1), one), 4));
+      }
       const __m256i dot0 = _mm256_dpbusd_epi32(_mm256_setzero_si256(), lo, Load32(q + 32 * j));
       const __m256i dot1 = _mm256_dpbusd_epi32(_mm256_setzero_si256(), hi, Load32(q + 32 * j + 32));
       acc[j] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot0), _mm256_broadcast_ss(scale + j), acc[j]);
@@ -136,7 +144,9 @@ float DotQ6K(const uint8_t* row, int64_t nb, const Q8Activation& a) {
 
 }  // namespace
 
-bool Q8ActivationSupports(DType t) { return t == DType::kQ8_0 || t == DType::kQ4_K || t == DType::kQ6_K; }
+bool Q8ActivationSupports(DType t) {
+  return t == DType::kQ8_0 || t == DType::kQ4_K || t == DType::kQ5_K || t == DType::kQ6_K;
+}
 
 void QuantizeActivation(const float* x, int64_t n, int8_t* q, float* d, float* sum) {
   for (int64_t b = 0; b < n / 32; ++b) {
@@ -158,7 +168,8 @@ float DotRowQ8Activation(const WeightRows& w, int64_t r, const Q8Activation& a) 
   const uint8_t* row = w.base + r * w.row_bytes;
   switch (w.dtype) {
     case DType::kQ8_0: return DotQ8_0(row, w.cols / 32, a);
-    case DType::kQ4_K: return DotQ4K(row, w.cols / 256, a);
+    case DType::kQ4_K: return DotQ4K5K<false>(row, w.cols / 256, a);
+    case DType::kQ5_K: return DotQ4K5K<true>(row, w.cols / 256, a);
     case DType::kQ6_K: return DotQ6K(row, w.cols / 256, a);
     default: return 0.0f;
   }
