@@ -91,9 +91,13 @@ typedef struct ds_model_params {
   /* Appended after v1. */
   int32_t load_mtp;            /* non-zero (default): load the multi-token-prediction (MTP) module,
                                 * if the checkpoint has one, for speculative decoding; 0 saves its memory */
+  int32_t weight_placement;    /* 0 (default): read the weights into memory when they take at most half
+                                * the available memory, else memory-map them; 1: memory-map the files;
+                                * 2: read them into memory (faster decoding; the load fails without memory) */
 } ds_model_params;
 
-/* The defaults: every core, default context, f32 KV cache, no limit, no callback, MTP loaded. */
+/* The defaults: every core, default context, f32 KV cache, no limit, no callback, MTP loaded,
+ * automatic weight placement. */
 ds_model_params ds_model_default_params(void);
 
 /* Loads a Hugging Face checkpoint folder (config.json + *.safetensors) and its tokenizer.
@@ -122,6 +126,7 @@ typedef struct ds_model_info {
   int32_t eos_id;            /* -1 likewise */
   /* Appended after v1. */
   int64_t mtp_modules;       /* multi-token-prediction modules loaded (0: none, or load_mtp was 0) */
+  int32_t weights_in_memory; /* non-zero: weights were read into memory; 0: memory-mapped */
 } ds_model_info;
 
 /* Fills *out (whose struct_size the caller sets) with facts about `model`. */

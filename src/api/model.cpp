@@ -27,6 +27,9 @@ Result<std::unique_ptr<Model>> Model::Load(const std::string& path, const ModelO
   o.load_mtp = options.load_mtp;
   o.precision = options.compute_bf16 ? ds::ComputePrecision::kBF16 : ds::ComputePrecision::kF32;
   o.progress = options.progress;
+  o.weight_residence = options.weight_placement == WeightPlacement::kMapFile         ? ds::WeightResidence::kMapped
+                       : options.weight_placement == WeightPlacement::kReadIntoMemory ? ds::WeightResidence::kInMemory
+                                                                                      : ds::WeightResidence::kAuto;
   try {
     auto lm = ds::LoadCausalLm(path, o);
     if (!lm.ok()) return ds::ToPublic(lm.status());
@@ -38,6 +41,7 @@ Result<std::unique_ptr<Model>> Model::Load(const std::string& path, const ModelO
                            s.max_context, s.total_params, s.active_params, s.params_by_dtype, s.kv_bytes_per_token};
     impl->info.mtp_modules = s.mtp_layers_loaded;
     impl->info.weight_bytes = s.weight_bytes;
+    impl->info.weights_in_memory = s.weights_in_memory;
     impl->info.sequence_bytes = s.sequence_bytes;
     return std::unique_ptr<Model>(new Model(std::move(impl)));
   } catch (const std::bad_alloc&) {

@@ -28,6 +28,7 @@ deepseek::ModelOptions ToOptions(const ds_model_params& p) {
   o.kv_cache_bf16 = p.kv_cache_bf16 != 0;
   o.memory_limit_bytes = p.memory_limit_bytes;
   o.load_mtp = p.load_mtp != 0;
+  o.weight_placement = static_cast<deepseek::WeightPlacement>(p.weight_placement);
   if (p.progress != nullptr) {
     ds_progress_fn fn = p.progress;
     void* user = p.progress_user_data;
@@ -110,6 +111,10 @@ ds_status ds_model_load(const char* path, const ds_model_params* params, ds_mode
     if (p.threads < 0 || p.context_size < 0 || p.memory_limit_bytes < 0) {
       return InvalidArg("ds_model_load", "ds_model_params.threads, context_size and memory_limit_bytes must be >= 0");
     }
+    if (p.weight_placement < 0 || p.weight_placement > 2) {
+      return InvalidArg("ds_model_load", ("ds_model_params.weight_placement must be 0 (auto), 1 (map) or 2 (memory), got " +
+                                          std::to_string(p.weight_placement)).c_str());
+    }
     auto m = std::make_unique<ds_model>();
     ds_status s = LoadTokenizer(path, p.tokenizer_path, *m);
     if (s != DS_OK) return s;
@@ -145,6 +150,7 @@ ds_status ds_model_info_get(const ds_model* model, ds_model_info* out) {
     r.bos_id = model->tokenizer ? model->tokenizer->bos_id() : -1;
     r.eos_id = model->tokenizer ? model->tokenizer->eos_id() : -1;
     r.mtp_modules = i.mtp_modules;
+    r.weights_in_memory = i.weights_in_memory ? 1 : 0;
     const size_t n = out->struct_size < sizeof r ? out->struct_size : sizeof r;
     r.struct_size = n;
     std::memcpy(out, &r, n);

@@ -24,7 +24,7 @@ namespace {
 
 constexpr char kUsage[] =
     "usage: deepseek bench --model DIR [-p 512] [-n 128] [-t THREADS] [-r 3] [--json]\n"
-    "                      [--precision f32|bf16] [--kv-bf16] [--bw-mib 2048]\n"
+    "                      [--precision f32|bf16] [--kv-bf16] [--mmap|--no-mmap] [--bw-mib 2048]\n"
     "       deepseek bench --bandwidth [-t THREADS] [--bw-mib 2048] [--json]\n"
     "  -p N  prompt tokens per prefill run (0 skips prefill)   -n N  generated tokens per run (0 skips)\n"
     "  -t N  threads (default: all cores)                       -r N  repetitions after one warm-up\n"
@@ -176,6 +176,8 @@ int BandwidthOnly(const BenchConfig& b) {
   return 0;
 }
 
+const char* WeightsWhere(const deepseek::ModelInfo& info) { return info.weights_in_memory ? "in memory" : "memory-mapped"; }
+
 void PrintReport(const deepseek::ModelInfo& info, const ModelStats& stats, const BenchConfig& b, int threads,
                  const char* precision, const RunTimes& t, const BandwidthResult& before,
                  const BandwidthResult& after, int64_t peak_rss) {
@@ -197,20 +199,20 @@ void PrintReport(const deepseek::ModelInfo& info, const ModelStats& stats, const
         "\"weight_bytes_per_token\": %lld, \"achieved_gb_s\": %.4f, \"bandwidth_gb_s\": %.4f, "
         "\"bandwidth_before_gb_s\": %.4f, \"bandwidth_after_gb_s\": %.4f, \"bandwidth_fraction\": %.4f, "
         "\"paired_sweep_gb_s\": %.4f, \"paired_fraction\": %.4f, \"paired_fraction_sd\": %.4f, "
-        "\"peak_rss_bytes\": %lld, \"total_params\": %lld, \"active_params\": %lld}\n",
+        "\"peak_rss_bytes\": %lld, \"total_params\": %lld, \"active_params\": %lld, \"weights\": \"%s\"}\n",
         info.path.c_str(), info.model_type.c_str(), threads, precision,
         std::string(cpu::CpuIsaName(cpu::ActiveCpuIsa())).c_str(), static_cast<long long>(b.n_prompt),
         static_cast<long long>(b.n_gen), static_cast<long long>(b.reps), pp.mean, pp.sd, tg.mean, tg.sd,
         static_cast<long long>(stats.active_weight_bytes), achieved, bw, before.best_gb_s, after.best_gb_s,
         fraction, sw.mean, pf.mean, pf.sd, static_cast<long long>(peak_rss), static_cast<long long>(info.total_params),
-        static_cast<long long>(info.active_params));
+        static_cast<long long>(info.active_params), WeightsWhere(info));
     return;
   }
   std::printf("model:       %s (%s), %d thread(s), precision %s, isa %s\n", info.path.c_str(),
               info.model_type.c_str(), threads, precision, std::string(cpu::CpuIsaName(cpu::ActiveCpuIsa())).c_str());
   if (!t.pp.empty()) std::printf("pp%-4lld      %.2f ± %.2f tok/s\n", static_cast<long long>(b.n_prompt), pp.mean, pp.sd);
   if (!t.tg.empty()) std::printf("tg%-4lld      %.2f ± %.2f tok/s\n", static_cast<long long>(b.n_gen), tg.mean, tg.sd);
-  std::printf("weights/tok: %.4f GB\n", wbytes / 1e9);
+  std::printf("weights/tok: %.4f GB (%s)\n", wbytes / 1e9, WeightsWhere(info));
   std::printf("bandwidth:   %.2f GB/s (before %.2f, after %.2f)\n", bw, before.best_gb_s, after.best_gb_s);
   std::printf("decode:      %.2f GB/s achieved, fraction %.3f\n", achieved, fraction);
   if (!paired.empty()) {
@@ -226,7 +228,7 @@ int RunBench(int argc, char** argv) {
   std::vector<std::string> expanded = ExpandShortOptions(argc, argv);
   std::vector<char*> ptrs;
   for (auto& s : expanded) ptrs.push_back(s.data());
-  CliArgs args(static_cast<int>(ptrs.size()), ptrs.data(), {"help", "kv-bf16", "quiet", "json", "bandwidth"});
+  CliArgs args(static_cast<int>(ptrs.size()), ptrs.data(), WithModelFlags({"help", "json", "bandwidth"}));
   if (args.Flag("help")) return std::fputs(kUsage, stdout), 0;
   auto known = ModelOptionNames();
   known.insert({"model", "help", "json", "bandwidth", "n-prompt", "n-gen", "repetitions", "bw-mib"});

@@ -22,8 +22,8 @@ std::string Human(double n, const char* unit) {
 }  // namespace
 
 int RunInfo(int argc, char** argv) {
-  CliArgs args(argc, argv, {"help", "kv-bf16", "quiet"});
-  if (args.Flag("help")) return std::puts("usage: deepseek info --model DIR [--ctx N] [--kv-bf16]"), 0;
+  CliArgs args(argc, argv, WithModelFlags({"help"}));
+  if (args.Flag("help")) return std::puts("usage: deepseek info --model DIR [--ctx N] [--kv-bf16] [--mmap|--no-mmap]"), 0;
   auto known = ModelOptionNames();
   known.insert({"model", "help"});
   std::string err = args.Validate(known);

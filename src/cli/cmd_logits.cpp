@@ -12,7 +12,7 @@ namespace {
 
 constexpr char kUsage[] =
     "usage: deepseek logits --model DIR --tokens ID,ID,... --out FILE.safetensors\n"
-    "                       [--threads N] [--ctx N]\n";
+    "                       [--threads N] [--ctx N] [--mmap|--no-mmap]\n";
 
 // Parses "1,2,3" (spaces allowed); returns an error message or "".
 std::string ParseTokens(const std::string& text, std::vector<int32_t>& out) {
@@ -36,7 +36,7 @@ std::string ParseTokens(const std::string& text, std::vector<int32_t>& out) {
 }  // namespace
 
 int RunLogits(int argc, char** argv) {
-  CliArgs args(argc, argv, {"help", "kv-bf16", "quiet"});
+  CliArgs args(argc, argv, WithModelFlags({"help"}));
   if (args.Flag("help")) return std::fputs(kUsage, stdout), 0;
   auto known = ModelOptionNames();
   known.insert({"model", "tokens", "out", "help"});

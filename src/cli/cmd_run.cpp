@@ -17,7 +17,7 @@ constexpr char kRunUsage[] =
     "usage: deepseek run [--model DIR] --prompt TEXT [--chat] [--system TEXT] [--max-tokens N]\n"
     "                    [--temperature T] [--top-p P] [--top-k K] [--min-p P] [--seed S]\n"
     "                    [--stop TEXT] [--show-reasoning] [--tokenizer PATH] [--threads N] [--ctx N]\n"
-    "                    [--mtp auto|on|off] [--draft N] [--memory-limit BYTES]\n"
+    "                    [--mtp auto|on|off] [--draft N] [--memory-limit BYTES] [--mmap|--no-mmap]\n"
     "       deepseek chat [--model DIR] [same sampling options]\n"
     "Without --model, the bundled demo model is used ($DEEPSEEK_MODEL, else models/deepseek-demo\n"
     "from the install's share/deepseek or the source tree).\n";
@@ -128,7 +128,7 @@ std::string Message(const std::string& role, const std::string& content) {
 }  // namespace
 
 int RunRun(int argc, char** argv) {
-  CliArgs a(argc, argv, {"help", "chat", "show-reasoning", "kv-bf16", "quiet"});
+  CliArgs a(argc, argv, WithModelFlags({"help", "chat", "show-reasoning"}));
   if (a.Flag("help")) return std::fputs(kRunUsage, stdout), 0;
   std::string err = a.Validate(KnownOptions());
   if (err.empty() && !a.Get("prompt")) err = "--prompt is required";
@@ -154,7 +154,7 @@ int RunRun(int argc, char** argv) {
 }
 
 int RunChat(int argc, char** argv) {
-  CliArgs a(argc, argv, {"help", "show-reasoning", "kv-bf16", "quiet", "chat"});
+  CliArgs a(argc, argv, WithModelFlags({"help", "show-reasoning", "chat"}));
   if (a.Flag("help")) return std::fputs(kRunUsage, stdout), 0;
   deepseek::GenerateOptions g = GenerateOptionsFromArgs(a);
   std::string err = a.Validate(KnownOptions());

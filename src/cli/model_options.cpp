@@ -7,7 +7,12 @@
 namespace ds::cli {
 
 std::set<std::string> ModelOptionNames() {
-  return {"threads", "ctx", "kv-bf16", "quiet", "memory-limit", "precision"};
+  return {"threads", "ctx", "kv-bf16", "quiet", "memory-limit", "precision", "mmap", "no-mmap"};
+}
+
+std::set<std::string> WithModelFlags(std::set<std::string> flags) {
+  flags.insert({"kv-bf16", "quiet", "mmap", "no-mmap"});
+  return flags;
 }
 
 std::string PrecisionError(const CliArgs& args) {
@@ -23,6 +28,9 @@ deepseek::ModelOptions ModelOptionsFromArgs(CliArgs& args) {
   o.memory_limit_bytes = args.GetInt("memory-limit", 0);  // KV cache + scratch per sequence, bytes
   if (const std::string err = PrecisionError(args); !err.empty()) std::fprintf(stderr, "warning: %s; using f32\n", err.c_str());
   o.compute_bf16 = args.GetOr("precision", "f32") == "bf16";
+  // llama.cpp's flag names: --mmap keeps the files mapped, --no-mmap reads them into memory.
+  if (args.Flag("mmap")) o.weight_placement = deepseek::WeightPlacement::kMapFile;
+  if (args.Flag("no-mmap")) o.weight_placement = deepseek::WeightPlacement::kReadIntoMemory;
   if (!args.Flag("quiet") && isatty(STDERR_FILENO)) {
     o.progress = [](double f, const std::string& stage) {
       std::fprintf(stderr, "\rloading %s: %3d%%", stage.c_str(), static_cast<int>(f * 100));

@@ -1,4 +1,4 @@
-// Options shared by the subcommands that load a model (--threads, --ctx, --kv-bf16).
+// Options shared by the subcommands that load a model (--threads, --ctx, --kv-bf16, --mmap, ...).
 #pragma once
 
 #include <set>
@@ -11,11 +11,14 @@ namespace ds::cli {
 
 // Option names understood by ModelOptionsFromArgs, to add to a command's known set.
 std::set<std::string> ModelOptionNames();
+// `flags` plus the value-less model options (--kv-bf16, --quiet, --mmap, --no-mmap), for CliArgs.
+std::set<std::string> WithModelFlags(std::set<std::string> flags);
 // "" if --precision is absent, f32 or bf16; otherwise the message to print.
 std::string PrecisionError(const CliArgs& args);
 // Fills options from --threads N, --ctx N, --kv-bf16, --precision f32|bf16 (reduced-precision
 // activations: bf16 in multi-token matmuls, 8-bit in decode on Q8_0/Q4_K/Q5_K/Q6_K weights),
-// --quiet (no progress bar on stderr).
+// --mmap / --no-mmap (keep the weight files mapped / read them into memory; default: into memory
+// when they take at most half the available memory), --quiet (no progress bar on stderr).
 deepseek::ModelOptions ModelOptionsFromArgs(CliArgs& args);
 
 }  // namespace ds::cli

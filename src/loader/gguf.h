@@ -80,6 +80,7 @@ class GgufFile {
   StatusOr<Tensor> GetTensor(const std::string& name) const;
   // True if the file was truncated or written to since it was mapped (see MappedFile).
   bool ChangedOnDisk() const { return file_->ChangedOnDisk(); }
+  const MappedFile& mapped() const { return *file_; }
 
  private:
   Status ParseAll();

@@ -39,6 +39,9 @@ class GgufTensorSource : public TensorSource {
     return absl::FailedPreconditionError(
         StrCat(gguf_->path(), ": the file was truncated or modified after it was loaded; reload the model"));
   }
+  Status ReadIntoMemory(const AddressRanges& ranges, const std::function<void(uint64_t)>& on_bytes) const override {
+    return gguf_->mapped().ReadIntoMemory(FileOffsets(gguf_->mapped(), ranges), on_bytes);
+  }
   const GgufFile& gguf() const { return *gguf_; }
 
  private:

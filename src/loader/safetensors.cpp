@@ -185,6 +185,19 @@ Status WeightStore::AddFile(const std::string& path) {
   return absl::OkStatus();
 }
 
+Status WeightStore::ReadIntoMemory(const AddressRanges& ranges, const std::function<void(uint64_t)>& on_bytes) const {
+  uint64_t before = 0;  // bytes read from the earlier files
+  for (const auto& f : files_) {
+    uint64_t here = 0;
+    DS_RETURN_IF_ERROR(f->mapped().ReadIntoMemory(FileOffsets(f->mapped(), ranges), [&](uint64_t done) {
+      here = done;
+      if (on_bytes) on_bytes(before + done);
+    }));
+    before += here;
+  }
+  return absl::OkStatus();
+}
+
 StatusOr<Tensor> WeightStore::Get(const std::string& name) const {
   auto it = where_.find(name);
   if (it == where_.end()) return absl::NotFoundError(StrCat("checkpoint has no tensor '", name, "'"));

@@ -32,6 +32,7 @@ class SafetensorsFile {
   StatusOr<Tensor> Get(const std::string& name) const;
   // True if the file was truncated or written to since it was mapped (see MappedFile).
   bool ChangedOnDisk() const { return file_->ChangedOnDisk(); }
+  const MappedFile& mapped() const { return *file_; }
 
  private:
   Status ParseHeader();
@@ -58,6 +59,7 @@ class WeightStore : public TensorSource {
   size_t FileCount() const override { return files_.size(); }
   // FailedPrecondition naming the first file truncated or written to since it was mapped.
   Status CheckUnchanged() const override;
+  Status ReadIntoMemory(const AddressRanges& ranges, const std::function<void(uint64_t)>& on_bytes) const override;
   const std::vector<std::unique_ptr<SafetensorsFile>>& files() const { return files_; }
 
  private:

@@ -3,8 +3,10 @@
 // Models read weights only through this interface (via models/weight_loader.h).
 #pragma once
 
+#include <functional>
 #include <string>
 
+#include "common/mapped_file.h"
 #include "runtime/tensor.h"
 
 namespace ds {
@@ -25,6 +27,13 @@ class TensorSource {
   // FailedPrecondition naming a backing file truncated or modified after loading (reading a
   // truncated mapping raises SIGBUS, so models check this before each request).
   virtual Status CheckUnchanged() const { return absl::OkStatus(); }
+  // Moves the pages of the backing files holding `ranges` (addresses of tensors this source
+  // returned) into anonymous memory at the same addresses (MappedFile::ReadIntoMemory); `on_bytes`
+  // gets the bytes read so far over all files.
+  virtual Status ReadIntoMemory(const AddressRanges& ranges, const std::function<void(uint64_t)>& on_bytes) const {
+    (void)ranges, (void)on_bytes;
+    return absl::OkStatus();
+  }
 };
 
 }  // namespace ds

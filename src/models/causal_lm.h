@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "loader/model_config.h"
+#include "loader/weight_placement.h"
 #include "runtime/kernel_context.h"
 
 namespace ds {
@@ -26,6 +27,7 @@ struct ModelLoadOptions {
   // whose single sequence cannot fit fails, and prefill runs in chunks small enough to fit.
   int64_t memory_limit_bytes = 0;
   bool load_mtp = false;                  // keep the multi-token-prediction layers
+  WeightResidence weight_residence = WeightResidence::kAuto;  // mapped files or read into memory
   std::function<void(double, const std::string&)> progress;  // fraction done, stage; may be empty
 };
 
@@ -40,7 +42,8 @@ struct ModelStats {
   int64_t mtp_layers_loaded = 0;
   int64_t mtp_params = 0;          // parameters the loaded MTP modules add
   int64_t max_context = 0;         // positions per sequence in this load
-  int64_t weight_bytes = 0;        // bytes of weights the model reads (memory-mapped, paged in on use)
+  int64_t weight_bytes = 0;        // bytes of weights the model reads
+  bool weights_in_memory = false;  // read into memory (PlaceWeights), else paged in from the mapped files
   int64_t sequence_bytes = 0;      // one sequence: KV cache for max_context positions + decode scratch
 };
 

@@ -205,8 +205,8 @@ Status DeepseekModel::Load(const ModelConfig& c, std::unique_ptr<TensorSource> s
       MlaKvCache::BytesPerToken(c.num_hidden_layers, c.kv_lora_rank, c.qk_rope_head_dim, o.kv_cache_dtype);
   stats_.weight_bytes = static_cast<int64_t>(store_->TotalBytes());
   stats_.sequence_bytes = KvCacheBytes() + ScratchBytes(1);
-  LogInfo(c.source, ": weights take ", stats_.weight_bytes, " bytes (memory-mapped from ", store_->FileCount(),
-          " file(s), paged in as used); one sequence of ", capacity_, " positions takes ", stats_.sequence_bytes,
+  LogInfo(c.source, ": weights take ", stats_.weight_bytes, " bytes in ", store_->FileCount(),
+          " file(s); one sequence of ", capacity_, " positions takes ", stats_.sequence_bytes,
           " bytes (KV cache ", KvCacheBytes(), " + scratch)");
   DS_RETURN_IF_ERROR(CheckSequenceFits());
   rope_ = BuildRopeTables(c, c.qk_rope_head_dim, capacity_);
@@ -230,6 +230,8 @@ Status DeepseekModel::Load(const ModelConfig& c, std::unique_ptr<TensorSource> s
             " multi-token-prediction layer(s) (model.layers.", c.num_hidden_layers, ".*); not loaded");
   }
   ComputeStats(loader);
+  DS_ASSIGN_OR_RETURN(stats_.weights_in_memory,
+                      PlaceWeights(*store_, o.weight_residence, loader.StreamedRanges(head == "model.embed_tokens"), o.progress));
   return absl::OkStatus();
 }
 

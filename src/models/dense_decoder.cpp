@@ -133,6 +133,8 @@ Status DenseDecoderModel::Load(const ModelConfig& c, const Variant& v, std::uniq
     DS_ASSIGN_OR_RETURN(lm_head_, Linear::Load(loader, "lm_head", c.vocab_size, c.hidden_size));
   }
   ComputeStats(loader, v);
+  DS_ASSIGN_OR_RETURN(stats_.weights_in_memory,
+                      PlaceWeights(*store_, o.weight_residence, loader.StreamedRanges(tied_head_), o.progress));
   return absl::OkStatus();
 }
 

@@ -23,7 +23,16 @@ StatusOr<Tensor> WeightLoader::Fetch(const std::string& name, const Tensor::Shap
   }
   params_by_dtype_[std::string(DTypeName(t.dtype()))] += t.numel();
   fetched_.emplace_back(name, t.nbytes());
+  addresses_.emplace_back(static_cast<const uint8_t*>(t.raw()), static_cast<size_t>(t.nbytes()));
   return t;
+}
+
+AddressRanges WeightLoader::StreamedRanges(bool embedding_is_head) const {
+  AddressRanges out;
+  for (size_t i = 0; i < fetched_.size(); ++i) {
+    if (embedding_is_head || fetched_[i].first != "model.embed_tokens.weight") out.push_back(addresses_[i]);
+  }
+  return out;
 }
 
 StatusOr<Tensor> WeightLoader::Matrix(const std::string& name, int64_t rows, int64_t cols) {

@@ -28,6 +28,10 @@ class WeightLoader {
   // Every fetch so far as (tensor name, stored bytes), in order; a tensor fetched twice (tied
   // embeddings used as lm_head) appears twice.
   const std::vector<std::pair<std::string, int64_t>>& fetched() const { return fetched_; }
+  // Addresses of the fetched tensors that decoding streams (for PlaceWeights): all but the
+  // embedding table when it is not also the output head (a token then reads one row of it, so it
+  // stays mapped, paged in row by row).
+  AddressRanges StreamedRanges(bool embedding_is_head) const;
 
  private:
   StatusOr<Tensor> Fetch(const std::string& name, const Tensor::Shape& shape);
@@ -35,6 +39,7 @@ class WeightLoader {
   const ModelConfig& config_;
   std::map<std::string, int64_t> params_by_dtype_;
   std::vector<std::pair<std::string, int64_t>> fetched_;
+  AddressRanges addresses_;  // of each fetched_ entry
 };
 
 // Weight bytes one decoded token reads, from the stored dtypes of the fetched tensors: every

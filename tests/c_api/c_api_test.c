@@ -235,6 +235,22 @@ static void TestLoadErrors(void) {
   p = ds_model_default_params();
   p.threads = -1;
   CHECK_FAILS(ds_model_load(Path("fixtures/tiny-v3"), &p, &m), DS_INVALID_ARGUMENT, "threads");
+  p = ds_model_default_params();
+  CHECK(p.weight_placement == 0);
+  p.weight_placement = 3;
+  CHECK_FAILS(ds_model_load(Path("fixtures/tiny-v3"), &p, &m), DS_INVALID_ARGUMENT, "weight_placement");
+  p.weight_placement = 1; /* memory-mapped on request */
+  p.context_size = 16;
+  CHECK_OK(ds_model_load(Path("fixtures/tiny-v3"), &p, &m));
+  if (m != NULL) {
+    ds_model_info mapped;
+    memset(&mapped, 0, sizeof mapped);
+    mapped.struct_size = sizeof mapped;
+    CHECK_OK(ds_model_info_get(m, &mapped));
+    CHECK(mapped.weights_in_memory == 0);
+    ds_model_free(m);
+    m = NULL;
+  }
   /* A caller built against a newer header that turns on a field this library lacks. */
   memset(&newer, 0, sizeof newer);
   newer.p = ds_model_default_params();
@@ -327,6 +343,7 @@ static void TestModelWithoutTokenizer(const Expected* e) {
   CHECK(strcmp(info.model_type, "deepseek_v3") == 0 && info.architecture != NULL);
   CHECK(info.total_params > 0 && info.active_params > 0 && info.active_params <= info.total_params);
   CHECK(info.has_tokenizer == 0 && info.bos_id == -1 && info.eos_id == -1);
+  CHECK(info.weights_in_memory == 1); /* the default (auto) reads a small checkpoint into memory */
 
   /* Logits against the reference. */
   CHECK_OK(ds_logits(m, e->tokens, e->n_tokens, &logits, &n));

@@ -97,6 +97,25 @@ TEST_P(DeepseekFixture, GreedyContinuationMatchesReference) {
   EXPECT_EQ(got, expected_.greedy);
 }
 
+// Mapped and read-into-memory weights both give the reference logits (MappedFile's tests check
+// the bytes themselves).
+TEST_P(DeepseekFixture, BothWeightPlacementsMatchReferenceLogits) {
+  for (WeightResidence residence : {WeightResidence::kMapped, WeightResidence::kInMemory}) {
+    ModelLoadOptions opts;
+    opts.max_context = 64;
+    opts.weight_residence = residence;
+    auto model = LoadCausalLm(FixtureDir(GetParam()), opts);
+    ASSERT_TRUE(model.ok()) << model.status();
+    const bool in_memory = residence == WeightResidence::kInMemory;
+    EXPECT_EQ((*model)->stats().weights_in_memory, in_memory);
+    auto seq = (*model)->NewSequence().value();
+    std::vector<float> logits;
+    ASSERT_TRUE((*model)->Forward(*seq, expected_.tokens, true, logits).ok());
+    ASSERT_EQ(logits.size(), expected_.logits.size());
+    EXPECT_LE(MaxAbsDiff(logits.data(), expected_.logits.data(), logits.size()), 1e-3f) << "in memory: " << in_memory;
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(Fixtures, DeepseekFixture, ::testing::Values("tiny-v2", "tiny-v3", "tiny-v3-fp8"),
                          [](const auto& info) {
                            std::string n = info.param;

@@ -10,6 +10,7 @@ from .errors import error_for
 ABI_VERSION = 1
 MAX_DRAFT_TOKENS = 16  # DS_MAX_DRAFT_TOKENS
 MTP_MODES = ("auto", "on", "off")  # ds_mtp_mode's numbering
+WEIGHT_PLACEMENTS = ("auto", "map", "memory")  # ds_model_params.weight_placement's numbering
 
 
 class ModelParams(ctypes.Structure):
@@ -23,6 +24,7 @@ class ModelParams(ctypes.Structure):
         ("progress", ctypes.c_void_p),
         ("progress_user_data", ctypes.c_void_p),
         ("load_mtp", ctypes.c_int32),
+        ("weight_placement", ctypes.c_int32),
     ]
 
 
@@ -41,6 +43,7 @@ class ModelInfoC(ctypes.Structure):
         ("bos_id", ctypes.c_int32),
         ("eos_id", ctypes.c_int32),
         ("mtp_modules", ctypes.c_int64),
+        ("weights_in_memory", ctypes.c_int32),
     ]
 
 

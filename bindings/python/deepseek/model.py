@@ -52,6 +52,7 @@ class ModelInfo(NamedTuple):
     bos_id: int
     eos_id: int
     mtp_modules: int  # multi-token-prediction modules loaded (0: none)
+    weights_in_memory: bool  # read into memory (else memory-mapped)
 
 
 def _take_string(ptr: Optional[int]) -> str:
@@ -94,10 +95,14 @@ class Model:
     """
 
     def __init__(self, path, *, tokenizer=None, threads=0, context_size=0, kv_cache_bf16=False,
-                 memory_limit_bytes=0, progress=None, load_mtp=True):
+                 memory_limit_bytes=0, progress=None, load_mtp=True, weight_placement="auto"):
         """Loads `path`. `tokenizer`: a tokenizer.json or its folder (default: the model folder).
         `progress(fraction, stage)` is called during loading. `load_mtp`: load the
-        multi-token-prediction module (if the checkpoint has one) for speculative decoding."""
+        multi-token-prediction module (if the checkpoint has one) for speculative decoding.
+        `weight_placement`: "map" (memory-map the files), "memory" (read them into memory: faster
+        decoding) or "auto" (memory when they take at most half the available memory)."""
+        if weight_placement not in _lib.WEIGHT_PLACEMENTS:
+            raise ValueError(f"weight_placement must be one of {_lib.WEIGHT_PLACEMENTS}, got {weight_placement!r}")
         self._handle = None
         p = lib.ds_model_default_params()
         p.threads = threads
@@ -105,6 +110,7 @@ class Model:
         p.kv_cache_bf16 = 1 if kv_cache_bf16 else 0
         p.memory_limit_bytes = memory_limit_bytes
         p.load_mtp = 1 if load_mtp else 0
+        p.weight_placement = _lib.WEIGHT_PLACEMENTS.index(weight_placement)
         if tokenizer is not None:
             p.tokenizer_path = str(tokenizer).encode()
         callback = None
@@ -148,7 +154,7 @@ class Model:
         check(lib.ds_model_info_get(self._h(), ctypes.byref(i)))
         return ModelInfo(i.model_type.decode(), i.architecture.decode(), i.vocab_size, i.hidden_size, i.num_layers,
                          i.context_size, i.total_params, i.active_params, bool(i.has_tokenizer), i.bos_id, i.eos_id,
-                         i.mtp_modules)
+                         i.mtp_modules, bool(i.weights_in_memory))
 
     def tokenize(self, text: str, add_special_tokens: bool = False) -> List[int]:
         """Token ids of `text`; with add_special_tokens, BOS/EOS as the tokenizer config asks."""

@@ -56,6 +56,11 @@ def test_progress_and_info(expected):
     assert info.model_type == "deepseek_v3"
     assert info.vocab_size == expected["logits"][1][1]
     assert not info.has_tokenizer and info.bos_id == -1
+    assert info.weights_in_memory  # "auto" reads a small checkpoint into memory
+    with deepseek.Model(TINY, weight_placement="map") as m:
+        assert not m.info.weights_in_memory
+    with pytest.raises(ValueError, match="weight_placement"):
+        deepseek.Model(TINY, weight_placement="disk")
 
 
 def test_logits_match_the_reference(bare, expected):
