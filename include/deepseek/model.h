@@ -18,7 +18,9 @@ namespace deepseek {
 enum class WeightPlacement {
   kAuto,            // read into memory when the weight files take at most half the available memory
   kMapFile,         // memory-mapped: pages shared with the OS file cache, paged in on use
-  kReadIntoMemory,  // read into the process's own memory (huge pages): faster decoding
+  kReadIntoMemory,  // read into the process's own memory (huge pages): faster decoding. The
+                    // token embedding table (one row read per token) stays mapped unless it is
+                    // also the output head.
 };
 
 struct ModelOptions {
