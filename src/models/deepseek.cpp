@@ -52,7 +52,6 @@ class DeepseekModel : public CausalLm {
   const ModelStats& stats() const override { return stats_; }
 
   StatusOr<std::unique_ptr<SequenceState>> NewSequence() const override {
-    DS_RETURN_IF_ERROR(CheckSequenceFits());
     // Reading a truncated mapping raises SIGBUS: refuse to start on weights changed since loading.
     DS_RETURN_IF_ERROR(store_->CheckUnchanged());
     return std::unique_ptr<SequenceState>(std::make_unique<DeepseekSequence>(
@@ -85,9 +84,7 @@ class DeepseekModel : public CausalLm {
 
  private:
   int64_t KvCacheBytes() const { return (stats_.kv_bytes_per_token + mtp_kv_bytes_per_token()) * capacity_; }
-  Status CheckSequenceFits() const;
   // Largest prefill chunk whose scratch fits beside the KV cache under the memory limit.
-  int64_t ChunkTokens(int64_t m) const;
   // Runs `tokens` at the sequence's next positions; writes last-row (or every-row) logits to
   // `logits` and every row's normalized final state to `hidden`, each unless null.
   Status ForwardChunk(DeepseekSequence& st, std::span<const int32_t> tokens, bool all_logits, float* logits,
@@ -165,27 +162,8 @@ int64_t DeepseekModel::ScratchBytes(int64_t m) const {
   const int64_t threads = KernelContext(options_.threads).threads();
   const int64_t attention = threads * (capacity_ + rank + dr) +
                             std::min<int64_t>(4 << 20, m * heads * capacity_) + capacity_ * (rank + dr);
-  const int64_t kernel = widest + 256 * widest + attention;
+  const int64_t kernel = MatMulScratchFloats(m, widest) + attention;
   return 4 * (m * per_token + kernel);
-}
-
-Status DeepseekModel::CheckSequenceFits() const {
-  const int64_t limit = options_.memory_limit_bytes;
-  if (limit > 0 && stats_.sequence_bytes > limit) {
-    return absl::ResourceExhaustedError(
-        StrCat(config_.source, ": one sequence needs ", stats_.sequence_bytes, " bytes (KV cache for ", capacity_,
-               " positions: ", KvCacheBytes(), ", scratch: ", stats_.sequence_bytes - KvCacheBytes(),
-               "), over the memory limit of ", limit, " bytes; lower max_context or raise the limit"));
-  }
-  return absl::OkStatus();
-}
-
-int64_t DeepseekModel::ChunkTokens(int64_t m) const {
-  if (options_.memory_limit_bytes <= 0) return m;
-  const int64_t budget = options_.memory_limit_bytes - KvCacheBytes();
-  int64_t chunk = m;
-  while (chunk > 1 && ScratchBytes(chunk) > budget) chunk = (chunk + 1) / 2;
-  return chunk;
 }
 
 Status DeepseekModel::Load(const ModelConfig& c, std::unique_ptr<TensorSource> store, const ModelLoadOptions& o) {
@@ -208,7 +186,8 @@ Status DeepseekModel::Load(const ModelConfig& c, std::unique_ptr<TensorSource> s
   LogInfo(c.source, ": weights take ", stats_.weight_bytes, " bytes in ", store_->FileCount(),
           " file(s); one sequence of ", capacity_, " positions takes ", stats_.sequence_bytes,
           " bytes (KV cache ", KvCacheBytes(), " + scratch)");
-  DS_RETURN_IF_ERROR(CheckSequenceFits());
+  DS_RETURN_IF_ERROR(
+      CheckSequenceFits(c.source, capacity_, KvCacheBytes(), stats_.sequence_bytes, o.memory_limit_bytes));
   rope_ = BuildRopeTables(c, c.qk_rope_head_dim, capacity_);
   WeightLoader loader(*store_, config_);
   DS_ASSIGN_OR_RETURN(embed_, loader.Matrix("model.embed_tokens.weight", c.vocab_size, c.hidden_size));
@@ -240,7 +219,9 @@ Status DeepseekModel::Run(SequenceState& base, std::span<const int32_t> tokens, 
   auto& st = static_cast<DeepseekSequence&>(base);
   const int64_t m = static_cast<int64_t>(tokens.size()), start = st.length_;
   DS_RETURN_IF_ERROR(CheckForwardFits(start, m, capacity_));
-  const int64_t chunk = ChunkTokens(m), vocab = config_.vocab_size, d = config_.hidden_size;
+  const int64_t chunk = ChunkTokens(m, options_.memory_limit_bytes, KvCacheBytes(),
+                                    [this](int64_t n) { return ScratchBytes(n); });
+  const int64_t vocab = config_.vocab_size, d = config_.hidden_size;
   logits.resize((all_logits ? m : 1) * vocab);
   if (hidden != nullptr) hidden->resize(m * d);
   for (int64_t i = 0; i < m; i += chunk) {

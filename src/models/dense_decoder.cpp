@@ -28,6 +28,7 @@ class DenseSequence : public SequenceState {
   int64_t length() const override { return length_; }
   int64_t capacity() const override { return cache.capacity(); }
   void Truncate(int64_t n) override { length_ = std::min(length_, std::max<int64_t>(n, 0)); }
+  int64_t scratch_bytes() const override { return static_cast<int64_t>(ws.bytes() + ctx.scratch_bytes()); }
 
   GqaKvCache cache;
   KernelContext ctx;
@@ -41,11 +42,6 @@ class DenseDecoderModel : public CausalLm {
   const ModelStats& stats() const override { return stats_; }
 
   StatusOr<std::unique_ptr<SequenceState>> NewSequence() const override {
-    const int64_t bytes = stats_.kv_bytes_per_token * capacity_;
-    if (options_.memory_limit_bytes > 0 && bytes > options_.memory_limit_bytes) {
-      return absl::ResourceExhaustedError(StrCat("KV cache for ", capacity_, " positions needs ", bytes,
-                                                 " bytes, over the memory limit of ", options_.memory_limit_bytes));
-    }
     // Reading a truncated mapping raises SIGBUS: refuse to start on weights changed since loading.
     DS_RETURN_IF_ERROR(store_->CheckUnchanged());
     return std::unique_ptr<SequenceState>(std::make_unique<DenseSequence>(
@@ -59,6 +55,10 @@ class DenseDecoderModel : public CausalLm {
 
  private:
   Status LoadLayer(WeightLoader& loader, const Variant& v, int64_t i);
+  Status ForwardChunk(DenseSequence& st, std::span<const int32_t> tokens, bool all_logits, float* logits) const;
+  int64_t KvCacheBytes() const { return stats_.kv_bytes_per_token * capacity_; }
+  // Workspace + kernel scratch bytes of an m-token forward (an upper bound; see Forward).
+  int64_t ScratchBytes(int64_t m) const;
   void ComputeStats(const WeightLoader& loader, const Variant& v);
 
   ModelConfig config_;
@@ -103,9 +103,6 @@ void DenseDecoderModel::ComputeStats(const WeightLoader& loader, const Variant& 
   stats_.active_params = active;
   // A tied head reads the whole embedding matrix once more per token.
   stats_.active_weight_bytes = ActiveWeightBytes(loader.fetched(), c) + (tied_head_ ? embed_.nbytes() : 0);
-  stats_.max_context = capacity_;
-  stats_.kv_bytes_per_token =
-      GqaKvCache::BytesPerToken(c.num_hidden_layers, c.num_key_value_heads, head_dim_, options_.kv_cache_dtype);
 }
 
 Status DenseDecoderModel::Load(const ModelConfig& c, const Variant& v, std::unique_ptr<TensorSource> store,
@@ -115,6 +112,13 @@ Status DenseDecoderModel::Load(const ModelConfig& c, const Variant& v, std::uniq
   store_ = std::move(store);
   head_dim_ = c.head_dim > 0 ? c.head_dim : c.hidden_size / c.num_attention_heads;
   capacity_ = o.max_context > 0 ? o.max_context : std::min<int64_t>(c.max_position_embeddings, 4096);
+  // Memory is known from the config before any weight is touched: refuse a load whose single
+  // sequence would not fit the caller's limit.
+  stats_.max_context = capacity_;
+  stats_.kv_bytes_per_token = GqaKvCache::BytesPerToken(c.num_hidden_layers, c.num_key_value_heads, head_dim_, o.kv_cache_dtype);
+  stats_.weight_bytes = static_cast<int64_t>(store_->TotalBytes());
+  stats_.sequence_bytes = KvCacheBytes() + ScratchBytes(1);
+  DS_RETURN_IF_ERROR(CheckSequenceFits(c.source, capacity_, KvCacheBytes(), stats_.sequence_bytes, o.memory_limit_bytes));
   rope_ = BuildRopeTables(c, head_dim_, capacity_);
   WeightLoader loader(*store_, config_);
   DS_ASSIGN_OR_RETURN(embed_, loader.Matrix("model.embed_tokens.weight", c.vocab_size, c.hidden_size));
@@ -138,11 +142,39 @@ Status DenseDecoderModel::Load(const ModelConfig& c, const Variant& v, std::uniq
   return absl::OkStatus();
 }
 
+int64_t DenseDecoderModel::ScratchBytes(int64_t m) const {
+  const ModelConfig& c = config_;
+  const int64_t d = c.hidden_size, qdim = c.num_attention_heads * head_dim_, kvdim = c.num_key_value_heads * head_dim_;
+  // Floats per token in the workspace: h, x, y (layers.cpp BeginForward), q, k+v, attention output
+  // (gqa_attention.cpp), gate+up and the activation (GatedMlp).
+  const int64_t per_token = 3 * d + 2 * qdim + 2 * kvdim + 3 * c.intermediate_size;
+  // Kernel scratch: matmuls, and per kernel thread one row of scores and one widened cache row.
+  const int64_t widest = std::max({d, c.intermediate_size, qdim});
+  const int64_t threads = KernelContext(options_.threads).threads();
+  const int64_t kernel = MatMulScratchFloats(m, widest) + threads * (capacity_ + head_dim_);
+  return 4 * (m * per_token + kernel) + 4 * m;  // + the positions (int32)
+}
+
 Status DenseDecoderModel::Forward(SequenceState& base, std::span<const int32_t> tokens, bool all_logits,
                                   std::vector<float>& logits) const {
   auto& st = static_cast<DenseSequence&>(base);
+  const int64_t m = static_cast<int64_t>(tokens.size()), vocab = config_.vocab_size;
+  DS_RETURN_IF_ERROR(CheckForwardFits(st.length_, m, capacity_));
+  // Under a memory limit a long prompt runs in chunks whose scratch fits beside the KV cache.
+  const int64_t chunk = ChunkTokens(m, options_.memory_limit_bytes, KvCacheBytes(),
+                                    [this](int64_t n) { return ScratchBytes(n); });
+  logits.resize((all_logits ? m : 1) * vocab);
+  for (int64_t i = 0; i < m; i += chunk) {
+    const int64_t n = std::min(chunk, m - i);
+    float* out = all_logits ? logits.data() + i * vocab : (i + n == m ? logits.data() : nullptr);
+    DS_RETURN_IF_ERROR(ForwardChunk(st, tokens.subspan(i, n), all_logits, out));
+  }
+  return absl::OkStatus();
+}
+
+Status DenseDecoderModel::ForwardChunk(DenseSequence& st, std::span<const int32_t> tokens, bool all_logits,
+                                       float* logits) const {
   const int64_t m = static_cast<int64_t>(tokens.size()), d = config_.hidden_size, start = st.length_;
-  DS_RETURN_IF_ERROR(CheckForwardFits(start, m, capacity_));
   KernelContext& ctx = st.ctx;
   Workspace& ws = st.ws;
   const auto [positions, h, x, y] = BeginForward(ws, m, d, start);
@@ -155,13 +187,11 @@ Status DenseDecoderModel::Forward(SequenceState& base, std::span<const int32_t> 
     DS_RETURN_IF_ERROR(l.post_attention_norm.Apply(h, m, d, x, d, ctx));
     DS_RETURN_IF_ERROR(l.mlp.Forward(x, m, h, true, ctx, ws));
   }
-  const int64_t rows = all_logits ? m : 1;
-  const float* last = h + (m - rows) * d;
-  DS_RETURN_IF_ERROR(final_norm_.Apply(last, rows, d, x, d, ctx));
-  logits.resize(rows * config_.vocab_size);
-  DS_RETURN_IF_ERROR(lm_head_.Apply(x, rows, d, logits.data(), config_.vocab_size, ctx));
   st.length_ = start + m;
-  return absl::OkStatus();
+  if (logits == nullptr) return absl::OkStatus();
+  const int64_t rows = all_logits ? m : 1;
+  DS_RETURN_IF_ERROR(final_norm_.Apply(h + (m - rows) * d, rows, d, x, d, ctx));
+  return lm_head_.Apply(x, rows, d, logits, config_.vocab_size, ctx);
 }
 
 StatusOr<std::unique_ptr<CausalLm>> LoadVariant(const ModelConfig& config, const Variant& v,

@@ -20,6 +20,26 @@ Status CheckForwardFits(int64_t start, int64_t m, int64_t capacity) {
   return absl::OkStatus();
 }
 
+int64_t MatMulScratchFloats(int64_t m, int64_t k) {
+  return k + 256 * k + 128 * k + (m * k + 1) / 2 + k / 4 + 2 * (k / 32 + 1);
+}
+
+Status CheckSequenceFits(const std::string& source, int64_t capacity, int64_t kv_bytes, int64_t sequence_bytes,
+                         int64_t limit) {
+  if (limit <= 0 || sequence_bytes <= limit) return absl::OkStatus();
+  return absl::ResourceExhaustedError(
+      StrCat(source, ": one sequence needs ", sequence_bytes, " bytes (KV cache for ", capacity, " positions: ", kv_bytes,
+             ", scratch: ", sequence_bytes - kv_bytes, "), over the memory limit of ", limit,
+             " bytes; lower max_context or raise the limit"));
+}
+
+int64_t ChunkTokens(int64_t m, int64_t limit, int64_t kv_bytes, const std::function<int64_t(int64_t)>& scratch_bytes) {
+  if (limit <= 0) return m;
+  int64_t chunk = m;
+  while (chunk > 1 && scratch_bytes(chunk) > limit - kv_bytes) chunk = (chunk + 1) / 2;
+  return chunk;
+}
+
 StatusOr<Linear> Linear::Load(WeightLoader& loader, const std::string& name, int64_t out, int64_t in,
                               bool with_bias) {
   Linear l;

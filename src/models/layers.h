@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <span>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -47,6 +48,18 @@ struct ForwardRows {
 ForwardRows BeginForward(Workspace& ws, int64_t m, int64_t d, int64_t start);
 // The error for a forward that is empty or would run past the sequence's `capacity` positions.
 Status CheckForwardFits(int64_t start, int64_t m, int64_t capacity);
+
+// Floats of kernel scratch (KernelContext) a matmul over m activation rows of width at most k may
+// take: a decoded weight row, a 256-row weight panel in f32 and in bf16, the activations in bf16,
+// and 8-bit activation codes with their per-32 scales and sums.
+int64_t MatMulScratchFloats(int64_t m, int64_t k);
+// ResourceExhausted (naming `source`, the KV and scratch bytes and the cure) when a sequence of
+// `sequence_bytes` (KV cache `kv_bytes` + scratch) exceeds `limit` (> 0); OK otherwise.
+Status CheckSequenceFits(const std::string& source, int64_t capacity, int64_t kv_bytes, int64_t sequence_bytes,
+                         int64_t limit);
+// The tokens per forward chunk for an m-token forward: m halved until `scratch_bytes(chunk)` fits
+// in `limit` - `kv_bytes` (at least 1); m when there is no limit (limit <= 0).
+int64_t ChunkTokens(int64_t m, int64_t limit, int64_t kv_bytes, const std::function<int64_t(int64_t)>& scratch_bytes);
 
 // y = x W^T (+ bias), W [out, in] in any registered weight dtype.
 struct Linear {

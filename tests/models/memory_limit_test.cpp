@@ -12,15 +12,23 @@
 namespace ds {
 namespace {
 
-const std::string kFixture = std::string(DS_TEST_DATA_DIR) + "/fixtures/tiny-v3";
 constexpr int64_t kContext = 64;
 
-std::unique_ptr<CausalLm> Load(int64_t limit) {
+std::string FixturePath(const std::string& name) { return std::string(DS_TEST_DATA_DIR) + "/fixtures/" + name; }
+
+// Each test runs on the MLA/MoE model (tiny-v3) and on the dense GQA decoder (tiny-qwen2).
+class MemoryLimit : public ::testing::TestWithParam<std::string> {
+ protected:
+  std::unique_ptr<CausalLm> Load(int64_t limit) const;
+  std::string fixture() const { return FixturePath(GetParam()); }
+};
+
+std::unique_ptr<CausalLm> MemoryLimit::Load(int64_t limit) const {
   ModelLoadOptions o;
   o.threads = 1;  // the limit does not depend on it; one thread keeps the test fast on busy machines
   o.max_context = kContext;
   o.memory_limit_bytes = limit;
-  auto lm = LoadCausalLm(kFixture, o);
+  auto lm = LoadCausalLm(fixture(), o);
   EXPECT_TRUE(lm.ok()) << lm.status();
   return lm.ok() ? std::move(lm).value() : nullptr;
 }
@@ -31,9 +39,11 @@ std::vector<int32_t> Prompt(int n) {
   return ids;
 }
 
-TEST(MemoryLimit, LoadReportsWeightAndSequenceBytes) {
-  auto lm = Load(0);
-  ASSERT_TRUE(lm);
+TEST(MemoryLimitTinyV3, LoadReportsWeightAndSequenceBytes) {
+  ModelLoadOptions o;
+  o.threads = 1;
+  o.max_context = kContext;
+  auto lm = LoadCausalLm(FixturePath("tiny-v3"), o).value();
   const ModelStats& s = lm->stats();
   // tiny-v3: 4 layers x (kv_lora_rank 64 + rope 16) x 4 bytes per position.
   EXPECT_EQ(s.kv_bytes_per_token, 4 * (64 + 16) * 4);
@@ -43,13 +53,13 @@ TEST(MemoryLimit, LoadReportsWeightAndSequenceBytes) {
   EXPECT_LT(s.weight_bytes, 5'418'040);
 }
 
-TEST(MemoryLimit, SequenceThatCannotFitFailsAtLoad) {
+TEST_P(MemoryLimit, SequenceThatCannotFitFailsAtLoad) {
   auto full = Load(0);
   ASSERT_TRUE(full);
   ModelLoadOptions o;
   o.max_context = kContext;
   o.memory_limit_bytes = full->stats().sequence_bytes - 1;
-  auto lm = LoadCausalLm(kFixture, o);
+  auto lm = LoadCausalLm(fixture(), o);
   ASSERT_FALSE(lm.ok());
   EXPECT_EQ(lm.status().code(), absl::StatusCode::kResourceExhausted);
   const std::string msg(lm.status().message());
@@ -58,12 +68,12 @@ TEST(MemoryLimit, SequenceThatCannotFitFailsAtLoad) {
   EXPECT_NE(msg.find("max_context"), std::string::npos) << msg;
   // Lowering max_context is the cure the message names: it fits then.
   o.max_context = kContext / 2;
-  EXPECT_TRUE(LoadCausalLm(kFixture, o).ok());
+  EXPECT_TRUE(LoadCausalLm(fixture(), o).ok());
 }
 
 // Under a tight limit a long prefill runs in chunks: scratch stays under the limit and the logits
 // agree with the unlimited one-shot prefill.
-TEST(MemoryLimit, LongPrefillIsChunkedUnderTheLimitWithTheSameLogits) {
+TEST_P(MemoryLimit, LongPrefillIsChunkedUnderTheLimitWithTheSameLogits) {
   auto full = Load(0);
   ASSERT_TRUE(full);
   const std::vector<int32_t> prompt = Prompt(60);
@@ -97,7 +107,7 @@ TEST(MemoryLimit, LongPrefillIsChunkedUnderTheLimitWithTheSameLogits) {
 }
 
 // At the smallest limit every prefill runs token by token; its scratch must fit what was reserved.
-TEST(MemoryLimit, TokenByTokenPrefillFitsTheSmallestLimit) {
+TEST_P(MemoryLimit, TokenByTokenPrefillFitsTheSmallestLimit) {
   auto full = Load(0);
   ASSERT_TRUE(full);
   const int64_t limit = full->stats().sequence_bytes;
@@ -110,6 +120,9 @@ TEST(MemoryLimit, TokenByTokenPrefillFitsTheSmallestLimit) {
     EXPECT_LE(full->stats().kv_bytes_per_token * kContext + s->scratch_bytes(), limit) << n << " tokens";
   }
 }
+
+INSTANTIATE_TEST_SUITE_P(Fixtures, MemoryLimit, ::testing::Values("tiny-v3", "tiny-qwen2"),
+                         [](const auto& info) { return info.param == "tiny-v3" ? std::string("tiny_v3") : std::string("tiny_qwen2"); });
 
 }  // namespace
 }  // namespace ds
