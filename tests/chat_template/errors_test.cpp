@@ -112,8 +112,15 @@ TEST(ChatTemplateErrors, RunawayTemplatesHitLimits) {
             std::string::npos);
   EXPECT_NE(RenderError("{% for i in range(99999) %}{{ 'x' * 1000 }}{% endfor %}").find("output longer than"),
             std::string::npos);
+  // One replace can multiply a string's length: refused before the result is built.
+  EXPECT_NE(RenderError("{% set s = 'ab' * 4000000 %}{{ s.replace('', s) | length }}").find("replace() result longer than"),
+            std::string::npos);
+  EXPECT_NE(RenderError("{% set s = 'ab' * 4000000 %}{{ (s | replace('a', s)) | length }}").find("replace() result longer than"),
+            std::string::npos);
   // Within the limits, big renders still work.
   EXPECT_EQ(RenderError("{{ ('ab' * 500000) | length }}"), "rendered: 1000000");
+  EXPECT_EQ(RenderError("{{ ('ab' * 500000).replace('a', 'xyz') | length }}"), "rendered: 2000000");
+  EXPECT_EQ(RenderError("{{ 'abc'.replace('', '-') }}|{{ 'abc'.replace('', '-', 2) }}"), "rendered: -a-b-c-|-a-bc");
 }
 
 TEST(ChatTemplateErrors, BadExtraVariables) {

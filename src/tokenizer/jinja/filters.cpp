@@ -98,7 +98,9 @@ StatusOr<Value> FCase(Interpreter&, const Value& v, CallArgs& args) {
 StatusOr<Value> FReplace(Interpreter&, const Value& v, CallArgs& args) {
   DS_ASSIGN_OR_RETURN(A a, Bind("replace", args, {{"old", Value(), true}, {"new", Value(), true}, {"count"}}));
   if (!a[2].is_none() && !a[2].is_integral()) return TypeError("replace() count must be an integer");
-  return Value(PyReplace(PyStr(v), PyStr(a[0]), PyStr(a[1]), a[2].is_none() ? -1 : a[2].as_int()));
+  auto out = PyReplace(PyStr(v), PyStr(a[0]), PyStr(a[1]), a[2].is_none() ? -1 : a[2].as_int(), kMaxTextSize);
+  if (!out) return absl::ResourceExhaustedError(ds::StrCat("replace() result longer than ", kMaxTextSize, " characters"));
+  return Value(std::move(*out));
 }
 
 StatusOr<Value> FJoin(Interpreter&, const Value& v, CallArgs& args) {

@@ -139,7 +139,9 @@ Value StringMethod(const Value& self, const std::string& name) {
                   [](const Value& me, const std::vector<Value>& a) -> StatusOr<Value> {
       if (!a[0].is_string() || !a[1].is_string() || !a[2].is_integral())
         return TypeError("replace() arguments must be (str, str[, int])");
-      return Value(PyReplace(me.str(), a[0].str(), a[1].str(), a[2].as_int()));
+      auto out = PyReplace(me.str(), a[0].str(), a[1].str(), a[2].as_int(), kMaxTextSize);
+      if (!out) return absl::ResourceExhaustedError(ds::StrCat("replace() result longer than ", kMaxTextSize, " characters"));
+      return Value(std::move(*out));
     });
   if (name == "find" || name == "count") {
     bool find = name == "find";

@@ -185,21 +185,27 @@ std::vector<std::string> PySplitLines(std::string_view s) {
   return lines;
 }
 
-std::string PyReplace(std::string_view s, std::string_view old, std::string_view rep, int64_t count) {
-  std::string out;
-  if (old.empty()) {  // Python inserts `rep` before every code point and at the end
-    std::vector<size_t> off = CodePointOffsets(s);
-    for (size_t k = 0; k + 1 < off.size(); ++k) {
-      if (count < 0 || static_cast<int64_t>(k) < count) out.append(rep);
-      out.append(s.substr(off[k], off[k + 1] - off[k]));
+std::optional<std::string> PyReplace(std::string_view s, std::string_view old, std::string_view rep, int64_t count,
+                                     size_t max_size) {
+  // Python inserts `rep` before every code point and at the end when `old` is empty.
+  const std::vector<size_t> off = old.empty() ? CodePointOffsets(s) : std::vector<size_t>{};
+  std::vector<size_t> at;  // where each replaced occurrence starts
+  if (old.empty()) {
+    for (size_t k = 0; k < off.size() && (count < 0 || static_cast<int64_t>(k) < count); ++k) at.push_back(off[k]);
+  } else {
+    for (size_t k = s.find(old); k != std::string_view::npos && (count < 0 || static_cast<int64_t>(at.size()) < count);
+         k = s.find(old, k + old.size())) {
+      at.push_back(k);
     }
-    if (count < 0 || static_cast<int64_t>(off.size()) - 1 < count) out.append(rep);
-    return out;
   }
+  // The length first (in double: the count times a long `rep` may not fit size_t arithmetic).
+  const double length = static_cast<double>(s.size()) + static_cast<double>(at.size()) *
+                                                            (static_cast<double>(rep.size()) - static_cast<double>(old.size()));
+  if (length > static_cast<double>(max_size)) return std::nullopt;
+  std::string out;
+  out.reserve(static_cast<size_t>(length));
   size_t start = 0;
-  for (int64_t n = 0; count < 0 || n < count; ++n) {
-    size_t k = s.find(old, start);
-    if (k == std::string_view::npos) break;
+  for (size_t k : at) {
     out.append(s.substr(start, k - start)).append(rep);
     start = k + old.size();
   }

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -28,8 +29,10 @@ std::string PyStrip(std::string_view s, const std::string* chars, bool left, boo
 std::vector<std::string> PySplit(std::string_view s, const std::string* sep, int64_t maxsplit);
 // Python str.splitlines() (no keepends).
 std::vector<std::string> PySplitLines(std::string_view s);
-// Python str.replace(old, new, count); count < 0 replaces all.
-std::string PyReplace(std::string_view s, std::string_view old, std::string_view rep, int64_t count);
+// Python str.replace(old, new, count); count < 0 replaces all. nullopt, without building it, when
+// the result would be longer than `max_size` bytes (a replacement can multiply the length).
+std::optional<std::string> PyReplace(std::string_view s, std::string_view old, std::string_view rep, int64_t count,
+                                     size_t max_size);
 
 // Case mapping covers ASCII, Latin-1, basic Greek and Cyrillic (no full Unicode tables offline).
 std::string PyUpper(std::string_view s);
