@@ -1,5 +1,7 @@
 #include "runtime/tensor.h"
 
+#include <sys/mman.h>
+
 #include <cstdlib>
 #include <cstring>
 
@@ -11,10 +13,15 @@ namespace ds {
 
 std::shared_ptr<Storage> Storage::Allocate(size_t bytes) {
   std::shared_ptr<Storage> s(new Storage());
-  size_t rounded = (bytes + 63) / 64 * 64;
+  // Tensors of 2 MiB and more get huge pages (where the kernel grants them): weights converted at
+  // load and KV caches are streamed, and 4 KiB pages cost TLB misses (docs/performance.md).
+  constexpr size_t kHugePage = size_t{2} << 20;
+  const size_t align = bytes >= kHugePage ? kHugePage : 64;
+  size_t rounded = (bytes + align - 1) / align * align;
   if (rounded == 0) rounded = 64;
-  s->data_ = static_cast<uint8_t*>(std::aligned_alloc(64, rounded));
+  s->data_ = static_cast<uint8_t*>(std::aligned_alloc(align, rounded));
   if (s->data_ == nullptr) throw std::bad_alloc();
+  if (align == kHugePage) ::madvise(s->data_, rounded, MADV_HUGEPAGE);
   std::memset(s->data_, 0, rounded);
   s->size_ = bytes;
   return s;

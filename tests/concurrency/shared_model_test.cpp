@@ -151,7 +151,12 @@ void ExpectSameOutcome(const Outcome& got, const Outcome& want, const ParamSet& 
   if (ps.cancel == Cancel::kFlagFromAnotherThread) {
     // Where the flag lands depends on timing; what was produced before it must not.
     if (got.finish == FinishReason::kCancelled) {
-      EXPECT_TRUE(StartsWith(want.reasoning + want.text, got.reasoning + got.text)) << what;
+      // A cut inside a multi-byte character ends the text with U+FFFD, as decoding the tokens
+      // generated so far would; the rest is a prefix of the uncancelled output.
+      std::string cut = got.reasoning + got.text;
+      const std::string replacement = "\xEF\xBF\xBD";
+      if (cut.size() >= 3 && cut.compare(cut.size() - 3, 3, replacement) == 0) cut.resize(cut.size() - 3);
+      EXPECT_TRUE(StartsWith(want.reasoning + want.text, cut)) << what;
       EXPECT_LE(got.completion_tokens, want.completion_tokens) << what;
       return;
     }
