@@ -29,7 +29,10 @@ int RunInfo(int argc, char** argv) {
   std::string err = args.Validate(known);
   if (err.empty() && !args.Get("model")) err = "--model is required";
   if (!err.empty()) return Fail("info", err, 2);
-  auto model = deepseek::Model::Load(*args.Get("model"), ModelOptionsFromArgs(args));
+  deepseek::ModelOptions options = ModelOptionsFromArgs(args);
+  // Facts need no weight bytes: map the files (instant) unless --no-mmap asks to read them.
+  if (!args.Flag("no-mmap")) options.weight_placement = deepseek::WeightPlacement::kMapFile;
+  auto model = deepseek::Model::Load(*args.Get("model"), options);
   if (!model.ok()) return Fail("info", model.status().message());
   const deepseek::ModelInfo& i = (*model)->info();
   std::printf("model:            %s\n", i.path.c_str());
@@ -47,8 +50,8 @@ int RunInfo(int argc, char** argv) {
               static_cast<long long>(i.kv_cache_bytes_per_token),
               Human(static_cast<double>(i.kv_cache_bytes_per_token) * i.max_context, "B").c_str(),
               static_cast<long long>(i.max_context));
-  std::printf("memory:           weights %s (memory-mapped), %s per sequence (KV cache + scratch)\n",
-              Human(static_cast<double>(i.weight_bytes), "B").c_str(),
+  std::printf("memory:           weights %s (%s), %s per sequence (KV cache + scratch)\n",
+              Human(static_cast<double>(i.weight_bytes), "B").c_str(), i.weights_in_memory ? "in memory" : "memory-mapped",
               Human(static_cast<double>(i.sequence_bytes), "B").c_str());
   return 0;
 }

@@ -51,6 +51,15 @@ done
 "$BIN" bench --bandwidth -t 1 --bw-mib 32 --json | python3 -c '
 import json, sys; o = json.load(sys.stdin); assert o["bandwidth_gb_s"] > 0 and o["threads"] == 1, o'
 "$BIN" bench --bandwidth -t 1 --bw-mib 32 | grep -q "GB/s"
+# Weight placement: the default (auto) reads a small checkpoint into memory; --mmap keeps it mapped;
+# `info` maps unless --no-mmap asks otherwise.
+for pl in "" --mmap --no-mmap; do
+  "$BIN" bench --model "$DATA/fixtures/tiny-qwen2" -p 4 -n 2 -r 1 -t 1 --bw-mib 8 --json $pl >"$TMP/pl.json" 2>/dev/null
+  want=$([ "$pl" = --mmap ] && echo "memory-mapped" || echo "in memory")
+  python3 -c 'import json, sys; o = json.load(open(sys.argv[1])); assert o["weights"] == sys.argv[2], o' "$TMP/pl.json" "$want"
+done
+"$BIN" info --model "$DATA/fixtures/tiny-qwen2" --quiet | grep -q "(memory-mapped)"
+"$BIN" info --model "$DATA/fixtures/tiny-qwen2" --quiet --no-mmap | grep -q "(in memory)"
 source "$(dirname "$0")/lib/expect_fail.sh"
 expect_fail "$BIN" bench
 expect_fail "$BIN" bench --model "$TMP/missing" -p 4 -n 2 --bw-mib 8
