@@ -16,6 +16,7 @@ constexpr int64_t kPanelRows = 256;   // weight rows dequantized per oneDNN call
 constexpr int64_t kMinParallelBytes = 256 << 10;  // smaller GEMVs are not worth a parallel region
 // KernelContext scratch of the 8-bit activation path (float slots 0..3 hold panels, see below).
 constexpr int kSlotQ8Scales = 4, kSlotQ8Sums = 5, kSlotQ8Codes = 1;
+constexpr int kSlotBf16PairX = 6;  // x in pair order for bf16 decode GEMVs
 
 // Rows [begin, end) of thread `id` of `nt`: contiguous, boundaries on multiples of 8 rows so
 // the grouped long-row kernel keeps its groups whole.
@@ -51,15 +52,21 @@ void GemvQ8Activation(const WeightRows& w, const MatMulOp::Args& a, KernelContex
 }
 
 // y[:, n] for every weight row n, M <= 4 activation rows at a time.
-void GemvNk(const WeightRows& w, const MatMulOp::Args& a, int threads) {
+void GemvNk(const WeightRows& w, const MatMulOp::Args& a, KernelContext& ctx) {
+  const int threads = ctx.threads();
   // Small weights (per-head MLA slices) run on the calling thread: waking the team costs more.
   const bool parallel = w.rows * w.row_bytes >= kMinParallelBytes;
   if (a.m == 1 && HasAvx512() && !IsBlockQuantized(w.dtype)) {
+    float* xp = nullptr;
+    if (w.dtype == DType::kBF16 && w.cols >= 32) {
+      xp = ctx.Scratch(kSlotBf16PairX, w.cols);
+      Bf16PairOrder(a.x, w.cols, xp);
+    }
 #pragma omp parallel num_threads(threads) if (parallel)
     {
       int64_t begin, end;
       ThreadRows(w.rows, omp_get_num_threads(), omp_get_thread_num(), &begin, &end);
-      GemvRangeAvx512(w, begin, end, a.x, a.y, a.accumulate);
+      GemvRangeAvx512(w, begin, end, a.x, xp, a.y, a.accumulate);
     }
     return;
   }
@@ -173,7 +180,7 @@ Status MatMulDense(const MatMulOp::Args& a, KernelContext& ctx) {
     if (!a.transpose_w && UseQ8Activation(w, a, ctx)) {
       GemvQ8Activation(w, a, ctx);
     } else if (!a.transpose_w) {
-      GemvNk(w, a, ctx.threads());
+      GemvNk(w, a, ctx);
     } else {
       GemvKn(w, a, ctx);
     }

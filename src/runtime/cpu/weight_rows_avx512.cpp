@@ -154,6 +154,77 @@ void DotRowsT(const WeightRows& w, int64_t r, const float* x, float* out, bool a
 constexpr int kRowsPerGroup = 8;
 constexpr int64_t kLongRowBytesOfX = 16 << 10;  // x beyond this (f32 bytes) is "long": group rows
 
+// bf16 rows, 32 weights per 64-byte load: each 32-bit lane holds an even column in its low half
+// (as f32: the lane shifted left 16) and the next odd column in its high half (the lane with the
+// low half cleared). Two single-cycle ops instead of two widening shuffles; the products are the
+// same, only summed in another order. x must be in pair order (Bf16PairOrder).
+inline void LoadBf16Pairs(const uint8_t* row, int64_t c, __m512* even, __m512* odd) {
+  const __m512i w = _mm512_loadu_si512(row + 2 * c);
+  *even = _mm512_castsi512_ps(_mm512_slli_epi32(w, 16));
+  *odd = _mm512_castsi512_ps(_mm512_and_si512(w, _mm512_set1_epi32(static_cast<int>(0xFFFF0000u))));
+}
+
+// One bf16 row's dot with pair-ordered x over columns [0, k32) (k32 a multiple of 32), 4 chains.
+inline __m512 DotBf16PairsVec(const uint8_t* row, int64_t k32, const float* xp) {
+  __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+  int64_t c = 0;
+  for (; c + 64 <= k32; c += 64) {
+    __m512 e0, o0, e1, o1;
+    LoadBf16Pairs(row, c, &e0, &o0);
+    LoadBf16Pairs(row, c + 32, &e1, &o1);
+    a0 = _mm512_fmadd_ps(e0, _mm512_loadu_ps(xp + c), a0);
+    a1 = _mm512_fmadd_ps(o0, _mm512_loadu_ps(xp + c + 16), a1);
+    a2 = _mm512_fmadd_ps(e1, _mm512_loadu_ps(xp + c + 32), a2);
+    a3 = _mm512_fmadd_ps(o1, _mm512_loadu_ps(xp + c + 48), a3);
+  }
+  if (c < k32) {
+    __m512 e0, o0;
+    LoadBf16Pairs(row, c, &e0, &o0);
+    a0 = _mm512_fmadd_ps(e0, _mm512_loadu_ps(xp + c), a0);
+    a1 = _mm512_fmadd_ps(o0, _mm512_loadu_ps(xp + c + 16), a1);
+  }
+  return _mm512_add_ps(_mm512_add_ps(a0, a1), _mm512_add_ps(a2, a3));
+}
+
+// kR consecutive bf16 rows against pair-ordered x (long rows: each x load serves kR rows), plus
+// the columns past k32 through the plain path.
+template <int kR>
+void DotBf16PairRows(const WeightRows& w, int64_t r, const float* x, const float* xp, float* out, bool accumulate) {
+  const int64_t k32 = w.cols / 32 * 32;
+  const uint8_t* rows[kR];
+  __m512 acc[kR];
+  for (int i = 0; i < kR; ++i) {
+    rows[i] = w.base + (r + i) * w.row_bytes;
+    acc[i] = _mm512_setzero_ps();
+  }
+  if constexpr (kR == 1) {
+    acc[0] = DotBf16PairsVec(rows[0], k32, xp);
+  } else {
+    for (int64_t c = 0; c < k32; c += 32) {
+      const __m512 xe = _mm512_loadu_ps(xp + c), xo = _mm512_loadu_ps(xp + c + 16);
+      for (int i = 0; i < kR; ++i) {
+        __m512 e, o;
+        LoadBf16Pairs(rows[i], c, &e, &o);
+        acc[i] = _mm512_fmadd_ps(o, xo, _mm512_fmadd_ps(e, xe, acc[i]));
+      }
+    }
+  }
+  for (int i = 0; i < kR; ++i) {
+    if (k32 < w.cols) DotSpanVec<DType::kBF16, 1>(rows[i], k32, w.cols, x, 0, &acc[i]);
+    const float v = _mm512_reduce_add_ps(acc[i]);
+    out[i] = accumulate ? out[i] + v : v;
+  }
+}
+
+void GemvRangeBf16Pairs(const WeightRows& w, int64_t r0, int64_t r1, const float* x, const float* xp, float* y,
+                        bool accumulate) {
+  int64_t r = r0;
+  if (w.cols * 4 > kLongRowBytesOfX) {
+    for (; r + kRowsPerGroup <= r1; r += kRowsPerGroup) DotBf16PairRows<kRowsPerGroup>(w, r, x, xp, y + r, accumulate);
+  }
+  for (; r < r1; ++r) DotBf16PairRows<1>(w, r, x, xp, y + r, accumulate);
+}
+
 template <DType kType>
 void GemvRangeT(const WeightRows& w, int64_t r0, int64_t r1, const float* x, float* y, bool accumulate) {
   int64_t r = r0;
@@ -179,7 +250,21 @@ void DotRowAvx512(const WeightRows& w, int64_t r, const float* x, int64_t m, int
   }
 }
 
-void GemvRangeAvx512(const WeightRows& w, int64_t r0, int64_t r1, const float* x, float* y, bool accumulate) {
+void Bf16PairOrder(const float* x, int64_t k, float* xp) {
+  const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+  const __m512i odd = _mm512_add_epi32(even, _mm512_set1_epi32(1));
+  int64_t c = 0;
+  for (; c + 32 <= k; c += 32) {
+    const __m512 lo = _mm512_loadu_ps(x + c), hi = _mm512_loadu_ps(x + c + 16);
+    _mm512_storeu_ps(xp + c, _mm512_permutex2var_ps(lo, even, hi));
+    _mm512_storeu_ps(xp + c + 16, _mm512_permutex2var_ps(lo, odd, hi));
+  }
+  for (; c < k; ++c) xp[c] = x[c];
+}
+
+void GemvRangeAvx512(const WeightRows& w, int64_t r0, int64_t r1, const float* x, const float* xp, float* y,
+                     bool accumulate) {
+  if (w.dtype == DType::kBF16 && xp != nullptr) return GemvRangeBf16Pairs(w, r0, r1, x, xp, y, accumulate);
   switch (w.dtype) {
     case DType::kF32: return GemvRangeT<DType::kF32>(w, r0, r1, x, y, accumulate);
     case DType::kBF16: return GemvRangeT<DType::kBF16>(w, r0, r1, x, y, accumulate);
