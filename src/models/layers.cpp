@@ -21,7 +21,7 @@ Status CheckForwardFits(int64_t start, int64_t m, int64_t capacity) {
 }
 
 int64_t MatMulScratchFloats(int64_t m, int64_t k) {
-  return k + 256 * k + 128 * k + (m * k + 1) / 2 + k / 4 + 2 * (k / 32 + 1) + k;  // + bf16 pair-order x
+  return k + 256 * k + 128 * k + (m * k + 1) / 2 + k / 4 + 2 * (k / 32 + 1) + k;  // + x rearranged (PrepareGemvX)
 }
 
 Status CheckSequenceFits(const std::string& source, int64_t capacity, int64_t kv_bytes, int64_t sequence_bytes,

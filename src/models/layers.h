@@ -51,7 +51,7 @@ Status CheckForwardFits(int64_t start, int64_t m, int64_t capacity);
 
 // Floats of kernel scratch (KernelContext) a matmul over m activation rows of width at most k may
 // take: a decoded weight row, a 256-row weight panel in f32 and in bf16, the activations in bf16,
-// 8-bit activation codes with their per-32 scales and sums, and x reordered for bf16 pair loads.
+// 8-bit activation codes with their per-32 scales and sums, and x rearranged for whole-line bf16 / fp8 loads.
 int64_t MatMulScratchFloats(int64_t m, int64_t k);
 // ResourceExhausted (naming `source`, the KV and scratch bytes and the cure) when a sequence of
 // `sequence_bytes` (KV cache `kv_bytes` + scratch) exceeds `limit` (> 0); OK otherwise.

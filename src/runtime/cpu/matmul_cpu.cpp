@@ -16,7 +16,7 @@ constexpr int64_t kPanelRows = 256;   // weight rows dequantized per oneDNN call
 constexpr int64_t kMinParallelBytes = 256 << 10;  // smaller GEMVs are not worth a parallel region
 // KernelContext scratch of the 8-bit activation path (float slots 0..3 hold panels, see below).
 constexpr int kSlotQ8Scales = 4, kSlotQ8Sums = 5, kSlotQ8Codes = 1;
-constexpr int kSlotBf16PairX = 6;  // x in pair order for bf16 decode GEMVs
+constexpr int kSlotGemvX = 6;  // x rearranged for bf16 / f8_e4m3 decode GEMVs (PrepareGemvX)
 
 // Rows [begin, end) of thread `id` of `nt`: contiguous, boundaries on multiples of 8 rows so
 // the grouped long-row kernel keeps its groups whole.
@@ -57,11 +57,8 @@ void GemvNk(const WeightRows& w, const MatMulOp::Args& a, KernelContext& ctx) {
   // Small weights (per-head MLA slices) run on the calling thread: waking the team costs more.
   const bool parallel = w.rows * w.row_bytes >= kMinParallelBytes;
   if (a.m == 1 && HasAvx512() && !IsBlockQuantized(w.dtype)) {
-    float* xp = nullptr;
-    if (w.dtype == DType::kBF16 && w.cols >= 32) {
-      xp = ctx.Scratch(kSlotBf16PairX, w.cols);
-      Bf16PairOrder(a.x, w.cols, xp);
-    }
+    float* xp = ctx.Scratch(kSlotGemvX, w.cols);
+    if (!PrepareGemvX(w, a.x, xp)) xp = nullptr;
 #pragma omp parallel num_threads(threads) if (parallel)
     {
       int64_t begin, end;

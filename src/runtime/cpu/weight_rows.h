@@ -36,12 +36,15 @@ bool HasAvx2();
 void DotRowAvx512(const WeightRows& w, int64_t r, const float* x, int64_t m, int64_t ldx, float* out);
 void DecodeRowAvx512(const WeightRows& w, int64_t r, float* out);
 // y[r] (+)= dot(x, row r) for r in [r0, r1): one activation row (decode), rows grouped when long.
-// `xp`: for bf16 weights, x in pair order (Bf16PairOrder), read with whole 64-byte weight loads;
-// may be nullptr (then the widening path).
+// `xp`: x as PrepareGemvX wrote it (then bf16 and f8_e4m3 rows are read with whole 64-byte
+// loads), or nullptr (the widening path).
 void GemvRangeAvx512(const WeightRows& w, int64_t r0, int64_t r1, const float* x, const float* xp, float* y,
                      bool accumulate);
-// xp = x with each 32 columns reordered as their 16 even then 16 odd columns (the rest as is).
-void Bf16PairOrder(const float* x, int64_t k, float* xp);
+// Writes x (w.cols floats) rearranged for GemvRangeAvx512's whole-line loads into xp and returns
+// true: bf16 (per 32 columns, the 16 even then the 16 odd ones) and f8_e4m3 with block scales on
+// 64-column multiples (per 64 columns, byte position k of each 4-byte lane, scaled by 2^60);
+// false for other weights (xp untouched).
+bool PrepareGemvX(const WeightRows& w, const float* x, float* xp);
 // out[i] = bf16(x[i]), round to nearest even (AVX512-BF16 when the CPU has it).
 void F32ToBf16Row(const float* x, int64_t n, uint16_t* out);
 void F32ToBf16Avx512Bf16(const float* x, int64_t n, uint16_t* out);

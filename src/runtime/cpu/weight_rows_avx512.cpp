@@ -216,6 +216,77 @@ void DotBf16PairRows(const WeightRows& w, int64_t r, const float* x, const float
   }
 }
 
+// f8_e4m3, 64 weights per 64-byte load. Byte kByte of each 32-bit lane moved to the top, shifted
+// right arithmetically by 4 and masked with 0x87F00000 is the f32 holding the byte's sign, its 4
+// exponent bits as the exponent's low bits and its 3 mantissa bits atop the mantissa: the e4m3
+// value times 2^-120, exactly, subnormal codes included (as f32 subnormals, which FMA takes at full
+// precision unless DAZ is set; PrepareGemvX then declines). x is scaled by kFp8XScale = 2^60 and
+// the block scale carries the other 2^60, so no product leaves the normal f32 range.
+constexpr float kFp8XScale = 1152921504606846976.0f;  // 2^60
+template <int kByte>
+inline __m512 Fp8Quad(__m512i w) {
+  const __m512i top = kByte == 3 ? w : _mm512_slli_epi32(w, 8 * (3 - kByte));
+  return _mm512_castsi512_ps(_mm512_and_si512(_mm512_srai_epi32(top, 4), _mm512_set1_epi32(static_cast<int>(0x87F00000u))));
+}
+
+// kR consecutive f8_e4m3 rows (block scales, blocks a multiple of 64 columns) against quad-ordered
+// x over columns [0, cols / 64 * 64); the remaining columns through the plain path.
+template <int kR>
+void DotFp8QuadRows(const WeightRows& w, int64_t r, const float* x, const float* xq, float* out, bool accumulate) {
+  const int64_t k64 = w.cols / 64 * 64;
+  const uint8_t* rows[kR];
+  const float* srow[kR];
+  __m512 total[kR];
+  for (int i = 0; i < kR; ++i) {
+    rows[i] = w.base + (r + i) * w.row_bytes;
+    srow[i] = w.scales + ((w.scale_row0 + r + i) / w.block) * w.scale_cols;
+    total[i] = _mm512_setzero_ps();
+  }
+  for (int64_t c0 = 0; c0 < k64; c0 += w.block) {
+    const int64_t c1 = std::min(k64, c0 + w.block);
+    __m512 part[kR][kR == 1 ? 4 : 1];  // one row: four chains (one is latency-bound)
+    for (auto& p : part) {
+      for (auto& v : p) v = _mm512_setzero_ps();
+    }
+    for (int64_t c = c0; c < c1; c += 64) {
+      const __m512 x0 = _mm512_loadu_ps(xq + c), x1 = _mm512_loadu_ps(xq + c + 16);
+      const __m512 x2 = _mm512_loadu_ps(xq + c + 32), x3 = _mm512_loadu_ps(xq + c + 48);
+      for (int i = 0; i < kR; ++i) {
+        const __m512i wv = _mm512_loadu_si512(rows[i] + c);
+        constexpr int k1 = kR == 1 ? 1 : 0, k2 = kR == 1 ? 2 : 0, k3 = kR == 1 ? 3 : 0;
+        part[i][0] = _mm512_fmadd_ps(Fp8Quad<0>(wv), x0, part[i][0]);
+        part[i][k1] = _mm512_fmadd_ps(Fp8Quad<1>(wv), x1, part[i][k1]);
+        part[i][k2] = _mm512_fmadd_ps(Fp8Quad<2>(wv), x2, part[i][k2]);
+        part[i][k3] = _mm512_fmadd_ps(Fp8Quad<3>(wv), x3, part[i][k3]);
+      }
+    }
+    for (int i = 0; i < kR; ++i) {
+      __m512 p = part[i][0];
+      if constexpr (kR == 1) p = _mm512_add_ps(_mm512_add_ps(p, part[i][1]), _mm512_add_ps(part[i][2], part[i][3]));
+      total[i] = _mm512_fmadd_ps(p, _mm512_set1_ps(srow[i][c0 / w.block] * kFp8XScale), total[i]);
+    }
+  }
+  for (int i = 0; i < kR; ++i) {
+    for (int64_t c0 = k64; c0 < w.cols; c0 = std::min(w.cols, (c0 / w.block + 1) * w.block)) {  // tail
+      __m512 p = _mm512_setzero_ps();
+      const int64_t c1 = std::min(w.cols, (c0 / w.block + 1) * w.block);
+      DotSpanVec<DType::kF8E4M3, 1>(rows[i], c0, c1, x, 0, &p);
+      total[i] = _mm512_fmadd_ps(p, _mm512_set1_ps(srow[i][c0 / w.block] * kLoadUnit<DType::kF8E4M3>), total[i]);
+    }
+    const float v = _mm512_reduce_add_ps(total[i]);
+    out[i] = accumulate ? out[i] + v : v;
+  }
+}
+
+void GemvRangeFp8Quads(const WeightRows& w, int64_t r0, int64_t r1, const float* x, const float* xq, float* y,
+                       bool accumulate) {
+  int64_t r = r0;
+  if (w.cols * 4 > kLongRowBytesOfX) {
+    for (; r + kRowsPerGroup <= r1; r += kRowsPerGroup) DotFp8QuadRows<kRowsPerGroup>(w, r, x, xq, y + r, accumulate);
+  }
+  for (; r < r1; ++r) DotFp8QuadRows<1>(w, r, x, xq, y + r, accumulate);
+}
+
 void GemvRangeBf16Pairs(const WeightRows& w, int64_t r0, int64_t r1, const float* x, const float* xp, float* y,
                         bool accumulate) {
   int64_t r = r0;
@@ -250,21 +321,36 @@ void DotRowAvx512(const WeightRows& w, int64_t r, const float* x, int64_t m, int
   }
 }
 
-void Bf16PairOrder(const float* x, int64_t k, float* xp) {
-  const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
-  const __m512i odd = _mm512_add_epi32(even, _mm512_set1_epi32(1));
-  int64_t c = 0;
-  for (; c + 32 <= k; c += 32) {
-    const __m512 lo = _mm512_loadu_ps(x + c), hi = _mm512_loadu_ps(x + c + 16);
-    _mm512_storeu_ps(xp + c, _mm512_permutex2var_ps(lo, even, hi));
-    _mm512_storeu_ps(xp + c + 16, _mm512_permutex2var_ps(lo, odd, hi));
+bool PrepareGemvX(const WeightRows& w, const float* x, float* xp) {
+  if (w.dtype == DType::kBF16 && w.cols >= 32) {
+    const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+    const __m512i odd = _mm512_add_epi32(even, _mm512_set1_epi32(1));
+    int64_t c = 0;
+    for (; c + 32 <= w.cols; c += 32) {
+      const __m512 lo = _mm512_loadu_ps(x + c), hi = _mm512_loadu_ps(x + c + 16);
+      _mm512_storeu_ps(xp + c, _mm512_permutex2var_ps(lo, even, hi));
+      _mm512_storeu_ps(xp + c + 16, _mm512_permutex2var_ps(lo, odd, hi));
+    }
+    for (; c < w.cols; ++c) xp[c] = x[c];
+    return true;
   }
-  for (; c < k; ++c) xp[c] = x[c];
+  // DAZ would read the f32 subnormals that small e4m3 codes become as zero.
+  const bool daz = (_mm_getcsr() & 0x0040) != 0;
+  if (w.dtype == DType::kF8E4M3 && w.scales != nullptr && w.block % 64 == 0 && w.cols >= 64 && !daz) {
+    for (int64_t c = 0; c + 64 <= w.cols; c += 64) {  // lane i, byte k holds column c + 4i + k
+      for (int k = 0; k < 4; ++k) {
+        for (int i = 0; i < 16; ++i) xp[c + 16 * k + i] = x[c + 4 * i + k] * kFp8XScale;
+      }
+    }
+    return true;
+  }
+  return false;
 }
 
 void GemvRangeAvx512(const WeightRows& w, int64_t r0, int64_t r1, const float* x, const float* xp, float* y,
                      bool accumulate) {
   if (w.dtype == DType::kBF16 && xp != nullptr) return GemvRangeBf16Pairs(w, r0, r1, x, xp, y, accumulate);
+  if (w.dtype == DType::kF8E4M3 && xp != nullptr) return GemvRangeFp8Quads(w, r0, r1, x, xp, y, accumulate);
   switch (w.dtype) {
     case DType::kF32: return GemvRangeT<DType::kF32>(w, r0, r1, x, y, accumulate);
     case DType::kBF16: return GemvRangeT<DType::kBF16>(w, r0, r1, x, y, accumulate);
