@@ -51,24 +51,17 @@ float DotQ8_0(const uint8_t* row, int64_t nb, const Q8Activation& a) {
   return Sum8(_mm256_add_ps(_mm256_add_ps(acc[0], acc[1]), _mm256_add_ps(acc[2], acc[3])));
 }
 
-// (d * sc_j, dmin * m_j) of a q4_k / q5_k super-block in lanes j / 8 + j: quant_blocks.h's
-// ScaleMinK4 done with two byte shuffles of the 16-byte block head (d, dmin, 12 scale bytes s[]).
-// In scalar code this unpacking cost about as many instructions as the 256 weights' dot products.
-inline __m512 ScalesMinsQ4K(const uint8_t* blk) {
-  const __m128i head = _mm_loadu_si128(reinterpret_cast<const __m128i*>(blk));  // s[i] is byte 4 + i
-  // Low bits: sc_0..3 = s[0..3], sc_4..7 = s[8..11] & 15, m_0..3 = s[4..7], m_4..7 = s[8..11] >> 4.
-  const __m128i lo = _mm_shuffle_epi8(head, _mm_setr_epi8(4, 5, 6, 7, 12, 13, 14, 15, 8, 9, 10, 11, 12, 13, 14, 15));
-  const __m128i lo_shifted = _mm_mask_mov_epi8(lo, 0xF000, _mm_srli_epi16(lo, 4));
-  const __m128i low_bits =
-      _mm_and_si128(lo_shifted, _mm_setr_epi8(63, 63, 63, 63, 15, 15, 15, 15, 63, 63, 63, 63, 15, 15, 15, 15));
-  // Bits 4-5 of sc_4..7 / m_4..7: the top two bits of s[0..3] / s[4..7] ((b >> 6) << 4 = (b >> 2) & 0x30).
-  const __m128i hi = _mm_shuffle_epi8(head, _mm_setr_epi8(-1, -1, -1, -1, 4, 5, 6, 7, -1, -1, -1, -1, 8, 9, 10, 11));
-  const __m128i high_bits = _mm_and_si128(_mm_srli_epi16(hi, 2), _mm_set1_epi8(0x30));
-  const __m512 scm = _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm_or_si128(low_bits, high_bits)));
-  // d (f16 0) to lanes 0-7, dmin (f16 1) to lanes 8-15.
-  const __m512 d_dmin = _mm512_permutexvar_ps(_mm512_inserti64x4(_mm512_setzero_si512(), _mm256_set1_epi32(1), 1),
-                                              _mm512_castps128_ps512(_mm_cvtph_ps(head)));
-  return _mm512_mul_ps(scm, d_dmin);
+// The 6-bit scales and mins of two q4_k / q5_k super-blocks (block heads h0, h1: f16 d, f16 dmin,
+// 12 bytes s[]), as bytes sc_0..7, m_0..7 in each 128-bit lane: quant_blocks.h's ScaleMinK4 on
+// the 32-bit words u0 = s[0..3], u1 = s[4..7], u2 = s[8..11], in-lane so one instruction serves
+// both blocks (in scalar code this unpacking cost about as much as the 256 weights' dot products).
+inline __m256i ScaleMinBytes(__m256i heads) {
+  // Low bits: sc_0..3 = u0 & 63, sc_4..7 = u2 & 15, m_0..3 = u1 & 63, m_4..7 = (u2 >> 4) & 15.
+  const __m256i low = _mm256_srlv_epi32(_mm256_shuffle_epi32(heads, _MM_SHUFFLE(3, 2, 3, 1)), _mm256_setr_epi32(0, 0, 0, 4, 0, 0, 0, 4));
+  const __m256i low_mask = _mm256_setr_epi32(0x3F3F3F3F, 0x0F0F0F0F, 0x3F3F3F3F, 0x0F0F0F0F, 0x3F3F3F3F, 0x0F0F0F0F, 0x3F3F3F3F, 0x0F0F0F0F);
+  // Bits 4-5 of sc_4..7 / m_4..7: the top two bits of u0 / u1 bytes ((b >> 6) << 4 = (b >> 2) & 0x30).
+  const __m256i high = _mm256_maskz_shuffle_epi32(0xAA, heads, static_cast<_MM_PERM_ENUM>(_MM_SHUFFLE(2, 0, 1, 0)));
+  return _mm256_or_si256(_mm256_and_si256(low, low_mask), _mm256_and_si256(_mm256_srli_epi32(high, 2), _mm256_set1_epi8(0x30)));
 }
 
 // q4_k (144 bytes per 256: f16 d, f16 dmin, 12 scale bytes, 128 bytes of nibbles) and q5_k (176:
@@ -88,7 +81,10 @@ struct DotQ4K5K {
   // q4_k: the low half of a pair keeps the low nibbles (& 0x0F), the high half keeps the high
   // nibbles in place (& 0xF0, i.e. 16 q): one instruction, the 1/16 goes into the odd scales.
   __m512i nibbles = _mm512_inserti64x4(low4, _mm256_set1_epi8(static_cast<char>(0xF0)), 1);
-  __m512 odd_16 = _mm512_setr_ps(1, 1.0f / 16, 1, 1.0f / 16, 1, 1.0f / 16, 1, 1.0f / 16, 1, 1, 1, 1, 1, 1, 1, 1);
+  // Lanes 0-7: d (odd lanes d / 16 for q4_k, index 16 + 0 of the second source), lanes 8-15: dmin.
+  __m512i d_pick = kFiveBit ? _mm512_setr_epi32(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1)
+                            : _mm512_setr_epi32(0, 16, 0, 16, 0, 16, 0, 16, 1, 1, 1, 1, 1, 1, 1, 1);
+  __m512i d_pick1 = _mm512_add_epi32(d_pick, _mm512_set1_epi32(8));  // the same for the second block
   __m512i pick[4], qh_bit[4];  // per pair k: scale lanes, and the qh bit of each half
 
   DotQ4K5K() {
@@ -108,24 +104,44 @@ struct DotQ4K5K {
     return _mm512_mask_add_epi8(nib, _mm512_test_epi8_mask(qh, qh_bit[k]), nib, bit4);
   }
 
+  // Lanes 0-7: d * sc_j * (activation scale of sub-block j) (/ 16 for odd j in q4_k: the high
+  // nibbles stay in place); lanes 8-15: dmin * m_j * (its activation code sum). Super-blocks b0, b1.
+  void Scales(const uint8_t* row, int64_t b0, int64_t b1, const Q8Activation& a, __m512* s0, __m512* s1) const {
+    const __m256i heads = _mm256_inserti128_si256(
+        _mm256_castsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(row + b0 * kBytes))),
+        _mm_loadu_si128(reinterpret_cast<const __m128i*>(row + b1 * kBytes)), 1);
+    const __m256i bytes = ScaleMinBytes(heads);
+    // f16 lanes 0, 1: d, dmin of b0; lanes 8, 9: of b1 (the other lanes are scale bytes, unused).
+    const __m512 d = _mm512_cvtph_ps(heads), d16 = _mm512_mul_ps(d, _mm512_set1_ps(1.0f / 16));
+    const __m512 f0 = _mm512_permutex2var_ps(d, d_pick, d16);
+    const __m512 f1 = _mm512_permutex2var_ps(d, d_pick1, d16);
+    *s0 = _mm512_mul_ps(_mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm256_castsi256_si128(bytes))), f0), Act(a, b0));
+    *s1 = _mm512_mul_ps(_mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm256_extracti128_si256(bytes, 1))), f1), Act(a, b1));
+  }
+  static __m512 Act(const Q8Activation& a, int64_t b) {
+    return _mm512_insertf32x8(_mm512_castps256_ps512(_mm256_loadu_ps(a.d + b * 8)), _mm256_loadu_ps(a.sum + b * 8), 1);
+  }
+
+  // acc += the q part of super-block blk (codes q) with its scales; mins += its min part.
+  void Block(const uint8_t* blk, const int8_t* q, __m512 scale, __m512* acc, __m512& mins) const {
+    mins = _mm512_mask_add_ps(mins, 0xFF00, mins, scale);
+    const __m512i qh = kFiveBit ? _mm512_broadcast_i64x4(Load32(blk + 16)) : _mm512_setzero_si512();
+    for (int k = 0; k < 4; ++k) {
+      const __m512i dot = _mm512_dpbusd_epi32(_mm512_setzero_si512(), Codes(blk, qh, k), _mm512_loadu_si512(q + 64 * k));
+      acc[k] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot), _mm512_permutexvar_ps(pick[k], scale), acc[k]);
+    }
+  }
+
   float operator()(const uint8_t* row, int64_t nb, const Q8Activation& a) const {
     __m512 acc[4];  // one per pair: independent FMA chains
     for (auto& v : acc) v = _mm512_setzero_ps();
     __m512 mins = _mm512_setzero_ps();  // lanes 8-15
-    for (int64_t b = 0; b < nb; ++b) {
-      const uint8_t* blk = row + b * kBytes;
-      // Lanes 0-7: d * sc_j * (activation scale of sub-block j); lanes 8-15: dmin * m_j * (its code sum).
-      const __m512 act = _mm512_insertf32x8(_mm512_castps256_ps512(_mm256_loadu_ps(a.d + b * 8)),
-                                            _mm256_loadu_ps(a.sum + b * 8), 1);
-      __m512 scale = _mm512_mul_ps(ScalesMinsQ4K(blk), act);
-      if constexpr (!kFiveBit) scale = _mm512_mul_ps(scale, odd_16);
-      mins = _mm512_mask_add_ps(mins, 0xFF00, mins, scale);
-      const int8_t* q = a.q + b * 256;
-      const __m512i qh = kFiveBit ? _mm512_broadcast_i64x4(Load32(blk + 16)) : _mm512_setzero_si512();
-      for (int k = 0; k < 4; ++k) {
-        const __m512i dot = _mm512_dpbusd_epi32(_mm512_setzero_si512(), Codes(blk, qh, k), _mm512_loadu_si512(q + 64 * k));
-        acc[k] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot), _mm512_permutexvar_ps(pick[k], scale), acc[k]);
-      }
+    for (int64_t b = 0; b < nb; b += 2) {
+      const int64_t b1 = b + 1 < nb ? b + 1 : b;
+      __m512 s0, s1;
+      Scales(row, b, b1, a, &s0, &s1);
+      Block(row + b * kBytes, a.q + b * 256, s0, acc, mins);
+      if (b1 != b) Block(row + b1 * kBytes, a.q + b1 * 256, s1, acc, mins);
     }
     const __m512 total = _mm512_add_ps(_mm512_add_ps(acc[0], acc[1]), _mm512_add_ps(acc[2], acc[3]));
     return _mm512_reduce_add_ps(_mm512_sub_ps(total, mins));
