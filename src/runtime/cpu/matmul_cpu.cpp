@@ -44,10 +44,7 @@ void GemvQ8Activation(const WeightRows& w, const MatMulOp::Args& a, KernelContex
   {
     int64_t begin, end;
     ThreadRows(w.rows, omp_get_num_threads(), omp_get_thread_num(), &begin, &end);
-    for (int64_t n = begin; n < end; ++n) {
-      const float v = DotRowQ8Activation(w, n, act);
-      a.y[n] = a.accumulate ? a.y[n] + v : v;
-    }
+    GemvRowsQ8Activation(w, begin, end, act, a.y, a.accumulate);
   }
 }
 

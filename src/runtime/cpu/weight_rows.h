@@ -74,7 +74,9 @@ bool Q8ActivationSupports(DType t);
 // x[0..n) (n a multiple of 32) to codes (round to nearest even of x * 127 / max|block|), scales,
 // block sums. AVX-512.
 void QuantizeActivation(const float* x, int64_t n, int8_t* q, float* d, float* sum);
-// dot(x, row r) with x given as a Q8Activation; AVX512-VNNI, types of Q8ActivationSupports.
-float DotRowQ8Activation(const WeightRows& w, int64_t r, const Q8Activation& a);
+// y[r] (+)= dot(x, row r) for r in [r0, r1), x given as a Q8Activation; AVX512-VNNI, types of
+// Q8ActivationSupports.
+void GemvRowsQ8Activation(const WeightRows& w, int64_t r0, int64_t r1, const Q8Activation& a, float* y,
+                          bool accumulate);
 
 }  // namespace ds::cpu
