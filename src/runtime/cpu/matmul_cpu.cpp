@@ -26,6 +26,18 @@ inline void ThreadRows(int64_t rows, int nt, int id, int64_t* begin, int64_t* en
   *end = std::min(rows, groups * (id + 1) / nt * 8);
 }
 
+// Runs range(begin, end) on every thread of a parallel region over its ThreadRows share of `rows`
+// (all of them on the calling thread when `parallel` is false).
+template <typename F>
+void ForThreadRows(int64_t rows, int threads, bool parallel, F&& range) {
+#pragma omp parallel num_threads(threads) if (parallel)
+  {
+    int64_t begin, end;
+    ThreadRows(rows, omp_get_num_threads(), omp_get_thread_num(), &begin, &end);
+    range(begin, end);
+  }
+}
+
 // Reduced precision, one activation row, q8_0 / q4_k / q5_k / q6_k weights: x quantized to 8 bits once,
 // integer dot products per row (quant_dot_q8act_avx512.cpp).
 bool UseQ8Activation(const WeightRows& w, const MatMulOp::Args& a, const KernelContext& ctx) {
@@ -40,12 +52,8 @@ void GemvQ8Activation(const WeightRows& w, const MatMulOp::Args& a, KernelContex
   float* sum = ctx.Scratch(kSlotQ8Sums, blocks);
   QuantizeActivation(a.x, w.cols, q, d, sum);
   const Q8Activation act{q, d, sum};
-#pragma omp parallel num_threads(ctx.threads()) if (w.rows * w.row_bytes >= kMinParallelBytes)
-  {
-    int64_t begin, end;
-    ThreadRows(w.rows, omp_get_num_threads(), omp_get_thread_num(), &begin, &end);
-    GemvRowsQ8Activation(w, begin, end, act, a.y, a.accumulate);
-  }
+  ForThreadRows(w.rows, ctx.threads(), w.rows * w.row_bytes >= kMinParallelBytes,
+                [&](int64_t begin, int64_t end) { GemvRowsQ8Activation(w, begin, end, act, a.y, a.accumulate); });
 }
 
 // y[:, n] for every weight row n, M <= 4 activation rows at a time.
@@ -56,12 +64,8 @@ void GemvNk(const WeightRows& w, const MatMulOp::Args& a, KernelContext& ctx) {
   if (a.m == 1 && HasAvx512() && !IsBlockQuantized(w.dtype)) {
     float* xp = ctx.Scratch(kSlotGemvX, w.cols);
     if (!PrepareGemvX(w, a.x, xp)) xp = nullptr;
-#pragma omp parallel num_threads(threads) if (parallel)
-    {
-      int64_t begin, end;
-      ThreadRows(w.rows, omp_get_num_threads(), omp_get_thread_num(), &begin, &end);
-      GemvRangeAvx512(w, begin, end, a.x, xp, a.y, a.accumulate);
-    }
+    ForThreadRows(w.rows, threads, parallel,
+                  [&](int64_t begin, int64_t end) { GemvRangeAvx512(w, begin, end, a.x, xp, a.y, a.accumulate); });
     return;
   }
 #pragma omp parallel for schedule(static) num_threads(threads) if (parallel)
