@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <array>
+#include <type_traits>
 
 #include "common/float_convert.h"
 #include "runtime/cpu/weight_rows.h"
@@ -278,22 +279,15 @@ void DotFp8QuadRows(const WeightRows& w, int64_t r, const float* x, const float*
   }
 }
 
-void GemvRangeFp8Quads(const WeightRows& w, int64_t r0, int64_t r1, const float* x, const float* xq, float* y,
-                       bool accumulate) {
+// Calls dot(kR, r) over rows [r0, r1): groups of kRowsPerGroup rows for long rows (each x load
+// then serves the group), single rows otherwise and for the rest; kR is an integral_constant.
+template <typename Dot>
+inline void ForRowGroups(const WeightRows& w, int64_t r0, int64_t r1, Dot&& dot) {
   int64_t r = r0;
   if (w.cols * 4 > kLongRowBytesOfX) {
-    for (; r + kRowsPerGroup <= r1; r += kRowsPerGroup) DotFp8QuadRows<kRowsPerGroup>(w, r, x, xq, y + r, accumulate);
+    for (; r + kRowsPerGroup <= r1; r += kRowsPerGroup) dot(std::integral_constant<int, kRowsPerGroup>{}, r);
   }
-  for (; r < r1; ++r) DotFp8QuadRows<1>(w, r, x, xq, y + r, accumulate);
-}
-
-void GemvRangeBf16Pairs(const WeightRows& w, int64_t r0, int64_t r1, const float* x, const float* xp, float* y,
-                        bool accumulate) {
-  int64_t r = r0;
-  if (w.cols * 4 > kLongRowBytesOfX) {
-    for (; r + kRowsPerGroup <= r1; r += kRowsPerGroup) DotBf16PairRows<kRowsPerGroup>(w, r, x, xp, y + r, accumulate);
-  }
-  for (; r < r1; ++r) DotBf16PairRows<1>(w, r, x, xp, y + r, accumulate);
+  for (; r < r1; ++r) dot(std::integral_constant<int, 1>{}, r);
 }
 
 template <DType kType>
@@ -349,8 +343,16 @@ bool PrepareGemvX(const WeightRows& w, const float* x, float* xp) {
 
 void GemvRangeAvx512(const WeightRows& w, int64_t r0, int64_t r1, const float* x, const float* xp, float* y,
                      bool accumulate) {
-  if (w.dtype == DType::kBF16 && xp != nullptr) return GemvRangeBf16Pairs(w, r0, r1, x, xp, y, accumulate);
-  if (w.dtype == DType::kF8E4M3 && xp != nullptr) return GemvRangeFp8Quads(w, r0, r1, x, xp, y, accumulate);
+  if (w.dtype == DType::kBF16 && xp != nullptr) {
+    return ForRowGroups(w, r0, r1, [&](auto rows, int64_t r) {
+      DotBf16PairRows<decltype(rows)::value>(w, r, x, xp, y + r, accumulate);
+    });
+  }
+  if (w.dtype == DType::kF8E4M3 && xp != nullptr) {
+    return ForRowGroups(w, r0, r1, [&](auto rows, int64_t r) {
+      DotFp8QuadRows<decltype(rows)::value>(w, r, x, xp, y + r, accumulate);
+    });
+  }
   switch (w.dtype) {
     case DType::kF32: return GemvRangeT<DType::kF32>(w, r0, r1, x, y, accumulate);
     case DType::kBF16: return GemvRangeT<DType::kBF16>(w, r0, r1, x, y, accumulate);
