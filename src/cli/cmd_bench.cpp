@@ -176,8 +176,6 @@ int BandwidthOnly(const BenchConfig& b) {
   return 0;
 }
 
-const char* WeightsWhere(const deepseek::ModelInfo& info) { return info.weights_in_memory ? "in memory" : "memory-mapped"; }
-
 void PrintReport(const deepseek::ModelInfo& info, const ModelStats& stats, const BenchConfig& b, int threads,
                  const char* precision, const RunTimes& t, const BandwidthResult& before,
                  const BandwidthResult& after, int64_t peak_rss) {

@@ -51,7 +51,7 @@ int RunInfo(int argc, char** argv) {
               Human(static_cast<double>(i.kv_cache_bytes_per_token) * i.max_context, "B").c_str(),
               static_cast<long long>(i.max_context));
   std::printf("memory:           weights %s (%s), %s per sequence (KV cache + scratch)\n",
-              Human(static_cast<double>(i.weight_bytes), "B").c_str(), i.weights_in_memory ? "in memory" : "memory-mapped",
+              Human(static_cast<double>(i.weight_bytes), "B").c_str(), WeightsWhere(i),
               Human(static_cast<double>(i.sequence_bytes), "B").c_str());
   return 0;
 }

@@ -6,14 +6,26 @@
 
 namespace ds::cli {
 
+namespace {
+// The value-less model options; the others take a value.
+const std::set<std::string>& ModelFlags() {
+  static const std::set<std::string> flags = {"kv-bf16", "quiet", "mmap", "no-mmap"};
+  return flags;
+}
+}  // namespace
+
 std::set<std::string> ModelOptionNames() {
-  return {"threads", "ctx", "kv-bf16", "quiet", "memory-limit", "precision", "mmap", "no-mmap"};
+  std::set<std::string> names = {"threads", "ctx", "memory-limit", "precision"};
+  names.insert(ModelFlags().begin(), ModelFlags().end());
+  return names;
 }
 
 std::set<std::string> WithModelFlags(std::set<std::string> flags) {
-  flags.insert({"kv-bf16", "quiet", "mmap", "no-mmap"});
+  flags.insert(ModelFlags().begin(), ModelFlags().end());
   return flags;
 }
+
+const char* WeightsWhere(const deepseek::ModelInfo& info) { return info.weights_in_memory ? "in memory" : "memory-mapped"; }
 
 std::string PrecisionError(const CliArgs& args) {
   const std::string p = args.GetOr("precision", "f32");

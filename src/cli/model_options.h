@@ -13,6 +13,8 @@ namespace ds::cli {
 std::set<std::string> ModelOptionNames();
 // `flags` plus the value-less model options (--kv-bf16, --quiet, --mmap, --no-mmap), for CliArgs.
 std::set<std::string> WithModelFlags(std::set<std::string> flags);
+// "in memory" or "memory-mapped": where the loaded model's weights live, for reports.
+const char* WeightsWhere(const deepseek::ModelInfo& info);
 // "" if --precision is absent, f32 or bf16; otherwise the message to print.
 std::string PrecisionError(const CliArgs& args);
 // Fills options from --threads N, --ctx N, --kv-bf16, --precision f32|bf16 (reduced-precision

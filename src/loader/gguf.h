@@ -78,8 +78,7 @@ class GgufFile {
   const GgufTensorInfo* FindTensor(const std::string& name) const;
   // A zero-copy view of tensor `name` (row-major shape), or NotFound.
   StatusOr<Tensor> GetTensor(const std::string& name) const;
-  // True if the file was truncated or written to since it was mapped (see MappedFile).
-  bool ChangedOnDisk() const { return file_->ChangedOnDisk(); }
+  // The mapped file (ChangedOnDisk, ReadIntoMemory).
   const MappedFile& mapped() const { return *file_; }
 
  private:

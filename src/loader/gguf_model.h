@@ -34,14 +34,7 @@ class GgufTensorSource : public TensorSource {
     for (const auto& t : gguf_->tensors()) total += t.nbytes;
     return total;
   }
-  Status CheckUnchanged() const override {
-    if (!gguf_->ChangedOnDisk()) return absl::OkStatus();
-    return absl::FailedPreconditionError(
-        StrCat(gguf_->path(), ": the file was truncated or modified after it was loaded; reload the model"));
-  }
-  Status ReadIntoMemory(const AddressRanges& ranges, const std::function<void(uint64_t)>& on_bytes) const override {
-    return gguf_->mapped().ReadIntoMemory(FileOffsets(gguf_->mapped(), ranges), on_bytes);
-  }
+  std::vector<const MappedFile*> BackingFiles() const override { return {&gguf_->mapped()}; }
   const GgufFile& gguf() const { return *gguf_; }
 
  private:

@@ -185,17 +185,10 @@ Status WeightStore::AddFile(const std::string& path) {
   return absl::OkStatus();
 }
 
-Status WeightStore::ReadIntoMemory(const AddressRanges& ranges, const std::function<void(uint64_t)>& on_bytes) const {
-  uint64_t before = 0;  // bytes read from the earlier files
-  for (const auto& f : files_) {
-    uint64_t here = 0;
-    DS_RETURN_IF_ERROR(f->mapped().ReadIntoMemory(FileOffsets(f->mapped(), ranges), [&](uint64_t done) {
-      here = done;
-      if (on_bytes) on_bytes(before + done);
-    }));
-    before += here;
-  }
-  return absl::OkStatus();
+std::vector<const MappedFile*> WeightStore::BackingFiles() const {
+  std::vector<const MappedFile*> out;
+  for (const auto& f : files_) out.push_back(&f->mapped());
+  return out;
 }
 
 StatusOr<Tensor> WeightStore::Get(const std::string& name) const {
@@ -227,16 +220,6 @@ uint64_t WeightStore::TotalBytes() const {
     for (const auto& [n, e] : f->entries()) total += e.end - e.begin;
   }
   return total;
-}
-
-Status WeightStore::CheckUnchanged() const {
-  for (const auto& f : files_) {
-    if (f->ChangedOnDisk()) {
-      return absl::FailedPreconditionError(StrCat(f->path(), ": the file was truncated or modified after it was "
-                                                  "loaded; reload the model"));
-    }
-  }
-  return absl::OkStatus();
 }
 
 }  // namespace ds

@@ -30,8 +30,7 @@ class SafetensorsFile {
   const std::map<std::string, std::string>& metadata() const { return metadata_; }
   // A zero-copy tensor for `name`, or NotFound.
   StatusOr<Tensor> Get(const std::string& name) const;
-  // True if the file was truncated or written to since it was mapped (see MappedFile).
-  bool ChangedOnDisk() const { return file_->ChangedOnDisk(); }
+  // The mapped file (ChangedOnDisk, ReadIntoMemory).
   const MappedFile& mapped() const { return *file_; }
 
  private:
@@ -57,9 +56,7 @@ class WeightStore : public TensorSource {
   std::string FileOf(const std::string& name) const override;
   uint64_t TotalBytes() const override;
   size_t FileCount() const override { return files_.size(); }
-  // FailedPrecondition naming the first file truncated or written to since it was mapped.
-  Status CheckUnchanged() const override;
-  Status ReadIntoMemory(const AddressRanges& ranges, const std::function<void(uint64_t)>& on_bytes) const override;
+  std::vector<const MappedFile*> BackingFiles() const override;
   const std::vector<std::unique_ptr<SafetensorsFile>>& files() const { return files_; }
 
  private:

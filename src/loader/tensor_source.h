@@ -5,6 +5,7 @@
 
 #include <functional>
 #include <string>
+#include <vector>
 
 #include "common/mapped_file.h"
 #include "runtime/tensor.h"
@@ -24,16 +25,16 @@ class TensorSource {
   virtual uint64_t TotalBytes() const { return 0; }
   // Files mapped (for the same report).
   virtual size_t FileCount() const { return 1; }
-  // FailedPrecondition naming a backing file truncated or modified after loading (reading a
-  // truncated mapping raises SIGBUS, so models check this before each request).
-  virtual Status CheckUnchanged() const { return absl::OkStatus(); }
+  // The mapped files the tensors are views of (none for a source that copies them).
+  virtual std::vector<const MappedFile*> BackingFiles() const { return {}; }
+
+  // FailedPrecondition naming the first backing file truncated or modified after loading (reading
+  // a truncated mapping raises SIGBUS, so models check this before each request).
+  Status CheckUnchanged() const;
   // Moves the pages of the backing files holding `ranges` (addresses of tensors this source
   // returned) into anonymous memory at the same addresses (MappedFile::ReadIntoMemory); `on_bytes`
   // gets the bytes read so far over all files.
-  virtual Status ReadIntoMemory(const AddressRanges& ranges, const std::function<void(uint64_t)>& on_bytes) const {
-    (void)ranges, (void)on_bytes;
-    return absl::OkStatus();
-  }
+  Status ReadIntoMemory(const AddressRanges& ranges, const std::function<void(uint64_t)>& on_bytes) const;
 };
 
 }  // namespace ds

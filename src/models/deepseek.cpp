@@ -84,7 +84,6 @@ class DeepseekModel : public CausalLm {
 
  private:
   int64_t KvCacheBytes() const { return (stats_.kv_bytes_per_token + mtp_kv_bytes_per_token()) * capacity_; }
-  // Largest prefill chunk whose scratch fits beside the KV cache under the memory limit.
   // Runs `tokens` at the sequence's next positions; writes last-row (or every-row) logits to
   // `logits` and every row's normalized final state to `hidden`, each unless null.
   Status ForwardChunk(DeepseekSequence& st, std::span<const int32_t> tokens, bool all_logits, float* logits,
