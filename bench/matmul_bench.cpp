@@ -107,7 +107,7 @@ void DecodeShapes(benchmark::internal::Benchmark* b) {
   }
 }
 // Block-quantized weights: the decode shapes at the best ISA (the scalar paths are fallbacks), f32
-// (exact) and reduced precision (8-bit activations with VNNI for q8_0 / q4_k / q5_k / q6_k).
+// (exact) and reduced precision (8-bit activations with VNNI).
 void QuantDecodeShapes(benchmark::internal::Benchmark* b) {
   const int64_t shapes[][2] = {{3072, 2048}, {1408, 2048}, {24576, 1536}, {2048, 7168}, {8960, 1536}, {1536, 8960}};
   for (int prec = 0; prec <= 1; ++prec) {
@@ -129,6 +129,7 @@ BENCHMARK_CAPTURE(BM_MatMul, f16, DType::kF16)->Apply(DecodeShapes)->UseRealTime
 BENCHMARK_CAPTURE(BM_MatMul, f8_e4m3_block128, DType::kF8E4M3)->Apply(DecodeShapes)->Apply(PrefillShapes)->UseRealTime();
 BENCHMARK_CAPTURE(BM_MatMul, q8_0, DType::kQ8_0)->Apply(QuantDecodeShapes)->UseRealTime();
 BENCHMARK_CAPTURE(BM_MatMul, q4_0, DType::kQ4_0)->Apply(QuantDecodeShapes)->UseRealTime();
+BENCHMARK_CAPTURE(BM_MatMul, q5_0, DType::kQ5_0)->Apply(QuantDecodeShapes)->UseRealTime();
 BENCHMARK_CAPTURE(BM_MatMul, q4_k, DType::kQ4_K)->Apply(QuantDecodeShapes)->UseRealTime();
 BENCHMARK_CAPTURE(BM_MatMul, q5_k, DType::kQ5_K)->Apply(QuantDecodeShapes)->UseRealTime();
 BENCHMARK_CAPTURE(BM_MatMul, q6_k, DType::kQ6_K)->Apply(QuantDecodeShapes)->UseRealTime();

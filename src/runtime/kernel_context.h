@@ -11,7 +11,7 @@ namespace ds {
 //   kF32:  f32 activations; weights are widened to f32 in registers (exact for bf16/f16/fp8 weights).
 //   kBF16: reduced precision: activations rounded to bf16 for multi-row matmuls so AMX/AVX512-BF16
 //          can run them (faster prefill), and quantized to 8 bits per 32 values for decode GEMVs on
-//          q8_0 / q4_k / q5_k / q6_k weights (AVX512-VNNI).
+//          GGUF block-quantized weights (AVX512-VNNI).
 enum class ComputePrecision { kF32, kBF16 };
 
 class KernelContext {

@@ -87,11 +87,11 @@ TEST_P(GgufFixture, GreedyContinuationMatchesDequantizedReference) {
   EXPECT_EQ(got, expected_.greedy);
 }
 
-// Reduced precision (bf16 prefill matmuls; 8-bit activations in decode GEMVs on q8_0 / q4_k / q5_k / q6_k
+// Reduced precision (bf16 prefill matmuls; 8-bit activations in decode GEMVs on block-quantized
 // weights, as llama.cpp computes them): token by token, as far from the exact answer as llama.cpp
 // itself is on the same file (`logits_llamacpp`: ggml quantizes activations too; the READMEs say
 // to use its gap as the scale, not as an exact bound: on the MoE files some routing decisions flip
-// under that noise). Bound: 1.5x llama.cpp's max gap (measured 0.06x to 1.34x of it).
+// under that noise). Bound: 1.5x llama.cpp's max gap (measured 0.5x to 1.32x of it on the quantized files).
 TEST_P(GgufFixture, ReducedPrecisionDecodeStaysCloseToReference) {
   ModelLoadOptions opts;
   opts.max_context = 64;

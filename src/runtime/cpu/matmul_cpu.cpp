@@ -38,7 +38,7 @@ void ForThreadRows(int64_t rows, int threads, bool parallel, F&& range) {
   }
 }
 
-// Reduced precision, one activation row, q8_0 / q4_k / q5_k / q6_k weights: x quantized to 8 bits once,
+// Reduced precision, one activation row, GGUF block-quantized weights: x quantized to 8 bits once,
 // integer dot products per row (quant_dot_q8act_avx512.cpp).
 bool UseQ8Activation(const WeightRows& w, const MatMulOp::Args& a, const KernelContext& ctx) {
   return a.m == 1 && ctx.precision() == ComputePrecision::kBF16 && Q8ActivationSupports(w.dtype) && HasAvx512() &&

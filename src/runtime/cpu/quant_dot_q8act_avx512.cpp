@@ -1,4 +1,4 @@
-// Decode GEMV for q8_0 / q4_k / q5_k / q6_k weights with the activation row quantized to 8 bits per
+// Decode GEMV for GGUF block-quantized weights with the activation row quantized to 8 bits per
 // 32 values (ComputePrecision::kBF16, the reduced-precision mode; llama.cpp's scheme for these
 // types). Products of 8-bit codes are summed exactly in int32 by AVX512-VNNI vpdpbusd (unsigned x
 // signed bytes, 32 per 256-bit instruction), then scaled in f32 once per 16 or 32 values: several
@@ -49,6 +49,41 @@ float DotQ8_0(const uint8_t* row, int64_t nb, const Q8Activation& a) {
   }
   for (; b < nb; ++b) block(b, acc[0]);
   return Sum8(_mm256_add_ps(_mm256_add_ps(acc[0], acc[1]), _mm256_add_ps(acc[2], acc[3])));
+}
+
+// q4_0 / q4_1 / q5_0 / q5_1 (32 values per block: f16 d, [f16 m], [32-bit qh], 16 bytes of nibbles;
+// value l < 16 is the low nibble of byte l, value l + 16 its high nibble, bit l of qh the fifth bit).
+// Weight = d * q + c with c = -8 d (q4_0), -16 d (q5_0) or m (q4_1, q5_1), so a block's dot is
+// d * dx * sum(q * qx) + c * sum_b: one unsigned x signed VNNI dot of the codes, plus a scalar term.
+template <bool kMin, bool kHigh>
+float DotLegacy(const uint8_t* row, int64_t nb, const Q8Activation& a) {
+  constexpr int kHead = 2 + (kMin ? 2 : 0) + (kHigh ? 4 : 0), kBytes = kHead + 16;
+  constexpr float kOffset = kHigh ? -16.0f : -8.0f;
+  const __m256i low4 = _mm256_set1_epi8(0x0F), bit4 = _mm256_set1_epi8(0x10);
+  __m256 acc[4];  // independent chains, block b into acc[b % 4] and off[b % 4]
+  float off[4] = {0.0f, 0.0f, 0.0f, 0.0f};
+  for (auto& v : acc) v = _mm256_setzero_ps();
+  auto block = [&](int64_t b, __m256& to, float& to_off) {
+    const uint8_t* blk = row + b * kBytes;
+    const __m128i qs = _mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + kHead));
+    __m256i codes = _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(qs, 4), qs), low4);
+    if constexpr (kHigh) {
+      uint32_t qh;
+      std::memcpy(&qh, blk + kHead - 4, 4);
+      codes = _mm256_or_si256(codes, _mm256_maskz_mov_epi8(qh, bit4));
+    }
+    const __m256i dot = _mm256_dpbusd_epi32(_mm256_setzero_si256(), codes, Load32(a.q + b * 32));
+    const float d = HalfF16c(blk);
+    to = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot), _mm256_set1_ps(d * a.d[b]), to);
+    to_off += (kMin ? HalfF16c(blk + 2) : kOffset * d) * a.sum[b];
+  };
+  int64_t b = 0;
+  for (; b + 4 <= nb; b += 4) {
+    for (int i = 0; i < 4; ++i) block(b + i, acc[i], off[i]);
+  }
+  for (; b < nb; ++b) block(b, acc[0], off[0]);
+  return Sum8(_mm256_add_ps(_mm256_add_ps(acc[0], acc[1]), _mm256_add_ps(acc[2], acc[3]))) +
+         ((off[0] + off[1]) + (off[2] + off[3]));
 }
 
 // The 6-bit scales and mins of two q4_k / q5_k super-blocks (block heads h0, h1: f16 d, f16 dmin,
@@ -201,7 +236,11 @@ float DotQ6K(const uint8_t* row, int64_t nb, const Q8Activation& a) {
 }  // namespace
 
 bool Q8ActivationSupports(DType t) {
-  return t == DType::kQ8_0 || t == DType::kQ4_K || t == DType::kQ5_K || t == DType::kQ6_K;
+  switch (t) {
+    case DType::kQ8_0: case DType::kQ4_0: case DType::kQ4_1: case DType::kQ5_0: case DType::kQ5_1:
+    case DType::kQ4_K: case DType::kQ5_K: case DType::kQ6_K: return true;
+    default: return false;
+  }
 }
 
 void QuantizeActivation(const float* x, int64_t n, int8_t* q, float* d, float* sum) {
@@ -209,7 +248,12 @@ void QuantizeActivation(const float* x, int64_t n, int8_t* q, float* d, float* s
     const float* xb = x + b * 32;
     const __m512 v0 = _mm512_loadu_ps(xb), v1 = _mm512_loadu_ps(xb + 16);
     const float amax = _mm512_reduce_max_ps(_mm512_max_ps(_mm512_abs_ps(v0), _mm512_abs_ps(v1)));
-    const float scale = amax / 127.0f, inv = amax > 0.0f ? 127.0f / amax : 0.0f;
+    // The scale is rounded to f16, as llama.cpp's q8_0 blocks store it: then the products match
+    // ggml's up to summation order, and so do the MoE routing decisions that this noise can flip
+    // (with f32 scales the q4_0 / q5_0 fixtures ended 1.6-2.8x llama.cpp's distance from the exact
+    // logits, with f16 scales 1.0x).
+    const float scale = _cvtsh_ss(_cvtss_sh(amax / 127.0f, _MM_FROUND_TO_NEAREST_INT));
+    const float inv = amax > 0.0f ? 127.0f / amax : 0.0f;
     // Round to nearest, ties to even (the default rounding mode), like std::nearbyint.
     const __m512i i0 = _mm512_cvtps_epi32(_mm512_mul_ps(v0, _mm512_set1_ps(inv)));
     const __m512i i1 = _mm512_cvtps_epi32(_mm512_mul_ps(v1, _mm512_set1_ps(inv)));
@@ -234,6 +278,10 @@ void GemvRowsQ8Activation(const WeightRows& w, int64_t r0, int64_t r1, const Q8A
                           bool accumulate) {
   switch (w.dtype) {
     case DType::kQ8_0: return GemvRows(DotQ8_0, w, r0, r1, w.cols / 32, a, y, accumulate);
+    case DType::kQ4_0: return GemvRows(DotLegacy<false, false>, w, r0, r1, w.cols / 32, a, y, accumulate);
+    case DType::kQ4_1: return GemvRows(DotLegacy<true, false>, w, r0, r1, w.cols / 32, a, y, accumulate);
+    case DType::kQ5_0: return GemvRows(DotLegacy<false, true>, w, r0, r1, w.cols / 32, a, y, accumulate);
+    case DType::kQ5_1: return GemvRows(DotLegacy<true, true>, w, r0, r1, w.cols / 32, a, y, accumulate);
     case DType::kQ4_K: return GemvRows(DotQ4K5K<false>(), w, r0, r1, w.cols / 256, a, y, accumulate);
     case DType::kQ5_K: return GemvRows(DotQ4K5K<true>(), w, r0, r1, w.cols / 256, a, y, accumulate);
     case DType::kQ6_K: return GemvRows(DotQ6K, w, r0, r1, w.cols / 256, a, y, accumulate);

@@ -64,7 +64,8 @@ bool DotRowQuantAvx512(const WeightRows& w, int64_t r, const float* x, int64_t m
 bool DequantizeBlockAvx512(DType t, const uint8_t* block, float* out);
 
 // Decode with the activation row quantized to 8 bits per 32 values (ComputePrecision::kBF16, for
-// q8_0 / q4_k / q5_k / q6_k weights): x[32b + i] ~ d[b] * q[32b + i]; sum[b] = d[b] * (sum of block b's q).
+// GGUF block-quantized weights): x[32b + i] ~ d[b] * q[32b + i], d[b] rounded to f16 as llama.cpp
+// stores it; sum[b] = d[b] * (sum of block b's q).
 struct Q8Activation {
   const int8_t* q;
   const float* d;
