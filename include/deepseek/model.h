@@ -31,8 +31,8 @@ struct ModelOptions {
   // Store the KV cache in bf16 (half the memory) instead of f32.
   bool kv_cache_bf16 = false;
   // Reduced-precision activations, as llama.cpp computes: bf16 in multi-token matmuls (prompt
-  // processing, AVX512-BF16 / AMX) and, in decoding, 8-bit codes per 32 values for Q8_0 / Q4_K /
-  // Q5_K / Q6_K weights (AVX512-VNNI integer dot products). Faster; logits move by about as much as
+  // processing, AVX512-BF16 / AMX) and, in decoding, 8-bit codes per 32 values for GGUF
+  // block-quantized weights (AVX512-VNNI integer dot products). Faster; logits move by about as much as
   // llama.cpp's do from the exact answer. false = exact f32 arithmetic throughout.
   bool compute_bf16 = false;
   // Upper bound on the memory one sequence (generation or Logits call) may take: its KV cache for

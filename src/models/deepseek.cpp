@@ -161,8 +161,15 @@ int64_t DeepseekModel::ScratchBytes(int64_t m) const {
   const int64_t threads = KernelContext(options_.threads).threads();
   const int64_t attention = threads * (capacity_ + rank + dr) +
                             std::min<int64_t>(4 << 20, m * heads * capacity_) + capacity_ * (rank + dr);
-  const int64_t kernel = MatMulScratchFloats(m, widest) + attention;
-  return 4 * (m * per_token + kernel);
+  // Decode matmul groups read up to 32 distinct inputs (per-head MLA products) or the chosen
+  // experts' and the shared expert's activations.
+  const int64_t k = c.num_experts_per_tok;
+  const int64_t group_inputs = std::max<int64_t>(std::min<int64_t>(heads, 32), k + 1);
+  const int64_t kernel = MatMulScratchFloats(m, widest, group_inputs) + attention;
+  // A decoded token's MoE (MoeLayer::ForwardToken, slots 14..16): gate, up and activation of the
+  // shared and chosen experts, and the routed experts' outputs.
+  const int64_t moe_token = 3 * (c.moe_intermediate_size * (c.n_shared_experts + k)) + k * d;
+  return 4 * (m * per_token + kernel + moe_token);
 }
 
 Status DeepseekModel::Load(const ModelConfig& c, std::unique_ptr<TensorSource> store, const ModelLoadOptions& o) {

@@ -26,9 +26,9 @@ Status GqaAttention::Forward(const float* x, int64_t m, std::span<const int32_t>
   const int64_t qdim = heads * head_dim, kvdim = kv_heads * head_dim;
   float* q = ws.Get(0, m * qdim);
   float* kv = ws.Get(1, m * 2 * kvdim);  // per token: k then v
-  DS_RETURN_IF_ERROR(q_proj.Apply(x, m, hidden, q, qdim, ctx));
-  DS_RETURN_IF_ERROR(k_proj.Apply(x, m, hidden, kv, 2 * kvdim, ctx));
-  DS_RETURN_IF_ERROR(v_proj.Apply(x, m, hidden, kv + kvdim, 2 * kvdim, ctx));
+  const LinearCall qkv[] = {
+      {&q_proj, x, hidden, q, qdim}, {&k_proj, x, hidden, kv, 2 * kvdim}, {&v_proj, x, hidden, kv + kvdim, 2 * kvdim}};
+  DS_RETURN_IF_ERROR(ApplyLinears(qkv, m, ctx));
   const float* cos = rope.cos.data();
   const float* sin = rope.sin.data();
   DS_RETURN_IF_ERROR(RunF32<RopeOp>({q, m, heads, qdim, head_dim, head_dim, positions, cos, sin, rotate_half}, ctx));

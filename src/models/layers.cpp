@@ -20,8 +20,10 @@ Status CheckForwardFits(int64_t start, int64_t m, int64_t capacity) {
   return absl::OkStatus();
 }
 
-int64_t MatMulScratchFloats(int64_t m, int64_t k) {
-  return k + 256 * k + 128 * k + (m * k + 1) / 2 + k / 4 + 2 * (k / 32 + 1) + k;  // + x rearranged (PrepareGemvX)
+int64_t MatMulScratchFloats(int64_t m, int64_t k, int64_t group_inputs) {
+  // A decoded row, f32 and bf16 panels, bf16 activations; per distinct decode input its 8-bit
+  // codes, scales and sums, and x rearranged (PrepareGemvX).
+  return k + 256 * k + 128 * k + (m * k + 1) / 2 + group_inputs * (k / 4 + 1 + 2 * (k / 32 + 1) + k);
 }
 
 Status CheckSequenceFits(const std::string& source, int64_t capacity, int64_t kv_bytes, int64_t sequence_bytes,
@@ -54,11 +56,23 @@ StatusOr<Linear> Linear::Load(WeightLoader& loader, const std::string& name, int
 
 Status Linear::Apply(const float* x, int64_t m, int64_t ldx, float* y, int64_t ldy, KernelContext& ctx,
                      bool accumulate) const {
-  DS_RETURN_IF_ERROR(RunMatMul({x, m, in, ldx, &w, false, y, ldy, accumulate}, ctx));
-  if (bias.defined()) {
-    const float* b = bias.data<float>();
+  const LinearCall call{this, x, ldx, y, ldy, accumulate};
+  return ApplyLinears({&call, 1}, m, ctx);
+}
+
+Status ApplyLinears(std::span<const LinearCall> calls, int64_t m, KernelContext& ctx) {
+  DS_RETURN_IF_ERROR(RunMatMulsGrouped(
+      static_cast<int64_t>(calls.size()),
+      [&](int64_t i) {
+        const LinearCall& c = calls[i];
+        return MatMulOp::Args{c.x, m, c.linear->in, c.ldx, &c.linear->w, false, c.y, c.ldy, c.accumulate};
+      },
+      ctx));
+  for (const LinearCall& c : calls) {
+    if (!c.linear->bias.defined()) continue;
+    const float* b = c.linear->bias.data<float>();
     for (int64_t i = 0; i < m; ++i) {
-      for (int64_t j = 0; j < out; ++j) y[i * ldy + j] += b[j];
+      for (int64_t j = 0; j < c.linear->out; ++j) c.y[i * c.ldy + j] += b[j];
     }
   }
   return absl::OkStatus();
@@ -88,8 +102,8 @@ Status GatedMlp::Forward(const float* x, int64_t m, float* out, bool accumulate,
   const int64_t inter = gate.out, hidden = gate.in;
   float* g = ws.Get(20, m * inter * 2);
   float* u = g + m * inter;
-  DS_RETURN_IF_ERROR(gate.Apply(x, m, hidden, g, inter, ctx));
-  DS_RETURN_IF_ERROR(up.Apply(x, m, hidden, u, inter, ctx));
+  const LinearCall gate_up[] = {{&gate, x, hidden, g, inter}, {&up, x, hidden, u, inter}};
+  DS_RETURN_IF_ERROR(ApplyLinears(gate_up, m, ctx));
   float* act = ws.Get(21, m * inter);
   DS_RETURN_IF_ERROR(RunF32<SiluMulOp>({g, u, inter, m, inter, act}, ctx));
   return down.Apply(act, m, inter, out, hidden, ctx, accumulate);
@@ -140,6 +154,7 @@ Status MoeLayer::Forward(const float* x, int64_t m, int64_t hidden, float* out, 
   r.out_weights = weights;
   DS_RETURN_IF_ERROR(RunF32<MoeRouteOp>(r, ctx));
 
+  if (m == 1) return ForwardToken(x, hidden, ids, weights, out, ctx, ws);
   if (has_shared) {
     DS_RETURN_IF_ERROR(shared.Forward(x, m, out, false, ctx, ws));
   } else {
@@ -168,6 +183,55 @@ Status MoeLayer::Forward(const float* x, int64_t m, int64_t hidden, float* out, 
       const float w = weights[rows[i]];
       for (int64_t j = 0; j < hidden; ++j) dst[j] += w * yout[i * hidden + j];
     }
+  }
+  return absl::OkStatus();
+}
+
+Status MoeLayer::ForwardToken(const float* x, int64_t hidden, const int32_t* ids, const float* weights, float* out,
+                              KernelContext& ctx, Workspace& ws) const {
+  // The chosen experts in id order (the order Forward adds them in, so both give the same sums),
+  // the shared expert (if any) first: mlps[0..n), their weights and activation offsets.
+  constexpr int kMaxMlps = 65;
+  const int64_t k = route.topk;
+  if (k + 1 > kMaxMlps) return absl::InvalidArgumentError(StrCat("moe: ", k, " experts per token is too many"));
+  std::array<int32_t, kMaxMlps> order;
+  for (int64_t j = 0; j < k; ++j) order[j] = static_cast<int32_t>(j);
+  std::sort(order.begin(), order.begin() + k, [&](int32_t a, int32_t b) { return ids[a] < ids[b]; });
+  std::array<const GatedMlp*, kMaxMlps> mlps;
+  std::array<int64_t, kMaxMlps + 1> at{0};  // offset of mlp i's intermediate activations
+  int64_t n = 0;
+  if (has_shared) mlps[n++] = &shared;
+  for (int64_t j = 0; j < k; ++j) mlps[n++] = &experts[ids[order[j]]];
+  for (int64_t i = 0; i < n; ++i) at[i + 1] = at[i] + mlps[i]->gate.out;
+  const int64_t inter = at[n];
+  float* g = ws.Get(14, 2 * inter);  // the workspace estimate: DeepseekModel::ScratchBytes
+  float* u = g + inter;
+  float* act = ws.Get(15, inter);
+  float* ys = ws.Get(16, k * hidden);  // routed experts' outputs
+  DS_RETURN_IF_ERROR(RunMatMulsGrouped(
+      2 * n,
+      [&](int64_t c) {
+        const int64_t i = c / 2;
+        const Linear& l = c % 2 == 0 ? mlps[i]->gate : mlps[i]->up;
+        float* y = (c % 2 == 0 ? g : u) + at[i];
+        return MatMulOp::Args{x, 1, hidden, hidden, &l.w, false, y, l.out, false};
+      },
+      ctx));
+  DS_RETURN_IF_ERROR(RunF32<SiluMulOp>({g, u, inter, 1, inter, act}, ctx));
+  const int64_t first_routed = has_shared ? 1 : 0;
+  DS_RETURN_IF_ERROR(RunMatMulsGrouped(
+      n,
+      [&](int64_t i) {
+        float* y = i < first_routed ? out : ys + (i - first_routed) * hidden;
+        const Linear& l = mlps[i]->down;
+        return MatMulOp::Args{act + at[i], 1, l.in, l.in, &l.w, false, y, hidden, false};
+      },
+      ctx));
+  if (!has_shared) std::fill(out, out + hidden, 0.0f);
+  for (int64_t j = 0; j < k; ++j) {
+    const float w = weights[order[j]];
+    const float* y = ys + j * hidden;
+    for (int64_t c = 0; c < hidden; ++c) out[c] += w * y[c];
   }
   return absl::OkStatus();
 }

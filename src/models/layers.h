@@ -1,6 +1,7 @@
 // Reusable transformer layers over the kernel registry: linear, RMSNorm, gated MLP, MoE.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <span>
 #include <functional>
@@ -52,7 +53,8 @@ Status CheckForwardFits(int64_t start, int64_t m, int64_t capacity);
 // Floats of kernel scratch (KernelContext) a matmul over m activation rows of width at most k may
 // take: a decoded weight row, a 256-row weight panel in f32 and in bf16, the activations in bf16,
 // 8-bit activation codes with their per-32 scales and sums, and x rearranged for whole-line bf16 / fp8 loads.
-int64_t MatMulScratchFloats(int64_t m, int64_t k);
+// A decode matmul group reading `group_inputs` distinct activation rows prepares each once.
+int64_t MatMulScratchFloats(int64_t m, int64_t k, int64_t group_inputs = 1);
 // ResourceExhausted (naming `source`, the KV and scratch bytes and the cure) when a sequence of
 // `sequence_bytes` (KV cache `kv_bytes` + scratch) exceeds `limit` (> 0); OK otherwise.
 Status CheckSequenceFits(const std::string& source, int64_t capacity, int64_t kv_bytes, int64_t sequence_bytes,
@@ -60,6 +62,20 @@ Status CheckSequenceFits(const std::string& source, int64_t capacity, int64_t kv
 // The tokens per forward chunk for an m-token forward: m halved until `scratch_bytes(chunk)` fits
 // in `limit` - `kv_bytes` (at least 1); m when there is no limit (limit <= 0).
 int64_t ChunkTokens(int64_t m, int64_t limit, int64_t kv_bytes, const std::function<int64_t(int64_t)>& scratch_bytes);
+
+// Runs the matmuls args(0) .. args(count - 1) as matmul groups (RunMatMulGroup: in decoding one
+// parallel region each) of up to 32, built on the stack: decoding allocates nothing.
+template <typename ArgsAt>
+Status RunMatMulsGrouped(int64_t count, ArgsAt&& args, KernelContext& ctx) {
+  constexpr int64_t kChunk = 32;
+  std::array<MatMulOp::Args, kChunk> chunk;
+  for (int64_t i0 = 0; i0 < count; i0 += kChunk) {
+    const int64_t n = std::min(kChunk, count - i0);
+    for (int64_t i = 0; i < n; ++i) chunk[i] = args(i0 + i);
+    DS_RETURN_IF_ERROR(RunMatMulGroup({chunk.data(), static_cast<size_t>(n)}, ctx));
+  }
+  return absl::OkStatus();
+}
 
 // y = x W^T (+ bias), W [out, in] in any registered weight dtype.
 struct Linear {
@@ -72,6 +88,19 @@ struct Linear {
                bool accumulate = false) const;
   int64_t params() const { return out * in + (bias.defined() ? out : 0); }
 };
+
+// One Linear::Apply of a group: its input, output and whether it adds to y.
+struct LinearCall {
+  const Linear* linear;
+  const float* x;
+  int64_t ldx;
+  float* y;
+  int64_t ldy;
+  bool accumulate = false;
+};
+// The calls over m rows each as one matmul group (decoding: one parallel region), biases added
+// after: q, k and v; gate and up.
+Status ApplyLinears(std::span<const LinearCall> calls, int64_t m, KernelContext& ctx);
 
 struct RmsNormLayer {
   Tensor w;  // f32 [dim]
@@ -100,6 +129,11 @@ struct MoeLayer {
   static StatusOr<MoeLayer> Load(WeightLoader& loader, const std::string& prefix, const ModelConfig& c);
   // out[m, hidden] = MoE(x). Uses workspace slots 10..19.
   Status Forward(const float* x, int64_t m, int64_t hidden, float* out, KernelContext& ctx, Workspace& ws) const;
+ private:
+  // One token (decoding): ids/weights its route.topk choices. Every chosen expert's and the shared
+  // expert's gate and up projections run as one matmul group, their down projections as another.
+  Status ForwardToken(const float* x, int64_t hidden, const int32_t* ids, const float* weights, float* out,
+                      KernelContext& ctx, Workspace& ws) const;
 };
 
 }  // namespace ds

@@ -51,29 +51,32 @@ Status MlaAttention::Forward(const float* x, int64_t m, std::span<const int32_t>
                              MlaKvCache& cache, int64_t layer, float* out, KernelContext& ctx, Workspace& ws) const {
   const int64_t qd = dn + dr, qdim = heads * qd, kvd = rank + dr;
   // Queries.
+  // The projections of x (the query's, or its low-rank first half, and the compressed KV's) as one group.
   float* q = ws.Get(0, m * qdim);
+  float* kv = ws.Get(2, m * kvd);
+  float* qa = q_lora ? ws.Get(1, m * q_a_proj.out) : nullptr;
+  const LinearCall from_x[] = {q_lora ? LinearCall{&q_a_proj, x, hidden, qa, q_a_proj.out} : LinearCall{&q_proj, x, hidden, q, qdim},
+                               {&kv_a_proj, x, hidden, kv, kvd}};
+  DS_RETURN_IF_ERROR(ApplyLinears(from_x, m, ctx));
   if (q_lora) {
-    float* qa = ws.Get(1, m * q_a_proj.out);
-    DS_RETURN_IF_ERROR(q_a_proj.Apply(x, m, hidden, qa, q_a_proj.out, ctx));
     DS_RETURN_IF_ERROR(q_a_norm.Apply(qa, m, q_a_proj.out, qa, q_a_proj.out, ctx));
     DS_RETURN_IF_ERROR(q_b_proj.Apply(qa, m, q_a_proj.out, q, qdim, ctx));
-  } else {
-    DS_RETURN_IF_ERROR(q_proj.Apply(x, m, hidden, q, qdim, ctx));
   }
   DS_RETURN_IF_ERROR(RunF32<RopeOp>({q + dn, m, heads, qdim, qd, dr, positions, rope.cos.data(), rope.sin.data()}, ctx));
   // Compressed keys/values: normalized latent + rotated shared RoPE key, stored in the cache.
-  float* kv = ws.Get(2, m * kvd);
-  DS_RETURN_IF_ERROR(kv_a_proj.Apply(x, m, hidden, kv, kvd, ctx));
   DS_RETURN_IF_ERROR(kv_a_norm.Apply(kv, m, kvd, kv, kvd, ctx));
   DS_RETURN_IF_ERROR(RunF32<RopeOp>({kv + rank, m, 1, kvd, 0, dr, positions, rope.cos.data(), rope.sin.data()}, ctx));
   cache.Write(layer, positions[0], m, kv, kv + rank, kvd);
   // Absorb W_UK into the queries: q_lat[t,h] = q_nope[t,h] . W_UK[h] ([dn, rank]).
   float* q_lat = ws.Get(3, m * heads * rank);
   float* q_pe = ws.Get(4, m * heads * dr);
-  for (int64_t h = 0; h < heads; ++h) {
-    const bool split = !kv_b.defined();
-    DS_RETURN_IF_ERROR(RunMatMul({q + h * qd, m, dn, qdim, &w_uk[h], !split, q_lat + h * rank, heads * rank, false}, ctx));
-  }
+  const bool split = !kv_b.defined();  // per-head views of kv_b are read transposed
+  DS_RETURN_IF_ERROR(RunMatMulsGrouped(
+      heads,
+      [&](int64_t h) {
+        return MatMulOp::Args{q + h * qd, m, dn, qdim, &w_uk[h], !split, q_lat + h * rank, heads * rank, false};
+      },
+      ctx));
   for (int64_t t = 0; t < m; ++t) {
     for (int64_t h = 0; h < heads; ++h) std::memcpy(q_pe + (t * heads + h) * dr, q + t * qdim + h * qd + dn, dr * sizeof(float));
   }
@@ -82,9 +85,12 @@ Status MlaAttention::Forward(const float* x, int64_t m, std::span<const int32_t>
                                              &cache.rope_key(layer), positions, softmax_scale, o_lat}, ctx));
   // Values: o[t,h] = o_lat[t,h] . W_UV[h]^T, then the output projection.
   float* o = ws.Get(6, m * heads * dv);
-  for (int64_t h = 0; h < heads; ++h) {
-    DS_RETURN_IF_ERROR(RunMatMul({o_lat + h * rank, m, rank, heads * rank, &w_uv[h], false, o + h * dv, heads * dv, false}, ctx));
-  }
+  DS_RETURN_IF_ERROR(RunMatMulsGrouped(
+      heads,
+      [&](int64_t h) {
+        return MatMulOp::Args{o_lat + h * rank, m, rank, heads * rank, &w_uv[h], false, o + h * dv, heads * dv, false};
+      },
+      ctx));
   return o_proj.Apply(o, m, heads * dv, out, hidden, ctx);
 }
 

@@ -6,7 +6,8 @@ namespace ds {
 
 std::string_view OpName(OpKind op) {
   static constexpr std::array<std::string_view, static_cast<size_t>(OpKind::kCount)> kNames = {
-      "matmul", "embedding", "rms_norm", "rope", "softmax", "silu_mul", "moe_route", "mla_attention", "add", "gqa_attention"};
+      "matmul", "embedding", "rms_norm", "rope", "softmax", "silu_mul", "moe_route", "mla_attention", "add", "gqa_attention",
+      "matmul_group"};
   return kNames[static_cast<size_t>(op)];
 }
 
@@ -43,6 +44,20 @@ Status RunMatMul(const MatMulOp::Args& args, KernelContext& ctx) {
   DS_ASSIGN_OR_RETURN(auto fn, KernelRegistry::Global().Find<MatMulOp>(args.w->device(), DType::kF32,
                                                                        args.w->dtype()));
   return fn(args, ctx);
+}
+
+Status RunMatMulGroup(std::span<const MatMulOp::Args> items, KernelContext& ctx) {
+  if (items.empty()) return absl::OkStatus();
+  const Device device = items[0].w->device();
+  bool one_device = true;
+  for (const auto& a : items) one_device &= a.w->device() == device;
+  const KernelKey key{OpKind::kMatMulGroup, device, DType::kF32, DType::kF32};
+  if (one_device && KernelRegistry::Global().Has(key)) {
+    DS_ASSIGN_OR_RETURN(auto fn, KernelRegistry::Global().Find<MatMulGroupOp>(device, DType::kF32, DType::kF32));
+    return fn({items}, ctx);
+  }
+  for (const auto& a : items) DS_RETURN_IF_ERROR(RunMatMul(a, ctx));
+  return absl::OkStatus();
 }
 
 Status RunEmbedding(const EmbeddingOp::Args& args, KernelContext& ctx) {

@@ -58,6 +58,8 @@ void RegisterCudaKernels(KernelRegistry& registry);
 // Convenience: look up in the global registry and run. Ops whose weight dtype matters take it
 // from the tensor argument.
 Status RunMatMul(const MatMulOp::Args& args, KernelContext& ctx);
+// MatMulGroupOp when every weight is on one device that has it; otherwise each item by RunMatMul.
+Status RunMatMulGroup(std::span<const MatMulOp::Args> items, KernelContext& ctx);
 Status RunEmbedding(const EmbeddingOp::Args& args, KernelContext& ctx);
 template <typename Op>
 Status RunF32(const typename Op::Args& args, KernelContext& ctx) {

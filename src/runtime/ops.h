@@ -14,7 +14,7 @@ namespace ds {
 
 enum class OpKind : uint8_t {
   kMatMul, kEmbedding, kRmsNorm, kRope, kSoftmax, kSiluMul, kMoeRoute, kMlaAttention, kAdd, kGqaAttention,
-  kCount
+  kMatMulGroup, kCount
 };
 std::string_view OpName(OpKind op);
 
@@ -29,6 +29,17 @@ struct MatMulOp {
     float* y; int64_t ldy;  // y row stride in elements (>= N)
     bool accumulate;        // y += result instead of y = result
   };
+  using Fn = Status (*)(const Args&, KernelContext&);
+};
+
+// Independent matmuls run as one: in decoding (one activation row, W stored [N, K]) the items share
+// one parallel region, their weight rows split over the threads by bytes, so there is one wake-up
+// and one barrier instead of one per item (MoE experts with the shared expert, gate with up, q
+// with k and v). Items may mix weight dtypes; any other item (m > 1, transpose_w) runs as a plain
+// MatMulOp. Outputs must not overlap. Registered with weight dtype f32 (it serves them all).
+struct MatMulGroupOp {
+  static constexpr OpKind kKind = OpKind::kMatMulGroup;
+  struct Args { std::span<const MatMulOp::Args> items; };
   using Fn = Status (*)(const Args&, KernelContext&);
 };
 

@@ -13,6 +13,7 @@
 
 #include "runtime/cpu/cpu_isa.h"
 #include "runtime/kernel_registry.h"
+#include "runtime/quant_blocks.h"
 #include "quant_reference.h"
 #include "reference.h"
 
@@ -125,6 +126,81 @@ void CheckMatMulKernel(const KernelKey& key) {
   std::vector<float> x(5 * 20), y(5 * 8);
   KernelContext ctx(1);
   EXPECT_FALSE((*fn)({x.data(), 5, 20, 20, &w, false, y.data(), 8, false}, ctx).ok());
+}
+
+// ---- MatMulGroup ----
+
+Tensor RandomWeight(DType t, int64_t n, int64_t k, std::mt19937& rng) {
+  Tensor w = Tensor::Empty(t, {n, k});
+  if (IsBlockQuantized(t)) {
+    const std::vector<float> src = RandomFloats(n * k, rng);
+    for (int64_t r = 0; r < n; ++r) {
+      EXPECT_TRUE(QuantizeRow(t, src.data() + r * k, w.data<uint8_t>() + r * DTypeBytes(t, k), k).ok());
+    }
+    return w;
+  }
+  const testref::Codes codes = testref::RandomCodes(t, n * k, rng);
+  std::memcpy(w.raw(), codes.bytes.data(), codes.bytes.size());
+  if (t == DType::kF8E4M3) {
+    Tensor s = Tensor::Empty(DType::kF32, {(n + 127) / 128, (k + 127) / 128});
+    const std::vector<float> sv = RandomFloats(s.numel(), rng, 0.25f, 4.0f);
+    std::copy(sv.begin(), sv.end(), s.data<float>());
+    w.SetBlockScales(s, 128);
+  }
+  return w;
+}
+
+// A group mixing weight dtypes, inputs shared by several items and not, accumulation, an item
+// that is not a GEMV (m = 3), enough bytes for a parallel region and more items than one region
+// takes: in both precisions every output equals the same matmul run alone (MatMulOp, checked
+// against the reference loop above). A bad item is an error.
+void CheckMatMulGroupKernel(const KernelKey& key) {
+  auto fn = KernelRegistry::Global().Find<MatMulGroupOp>(key.device, key.activation, key.weight);
+  ASSERT_TRUE(fn.ok()) << fn.status();
+  std::mt19937 rng(99);
+  struct Spec { DType t; int64_t n, k; int input; int64_t m; bool accumulate; };
+  const Spec specs[] = {{DType::kBF16, 37, 256, 0, 1, false},   {DType::kQ4_K, 40, 256, 0, 1, false},
+                        {DType::kQ5_0, 33, 256, 0, 1, true},    {DType::kF8E4M3, 70, 256, 0, 1, false},
+                        {DType::kBF16, 19, 4100, 1, 1, false},  {DType::kF32, 10, 45, 2, 1, true},
+                        {DType::kQ4_K, 64, 256, 0, 3, false},   {DType::kF16, 30, 256, 0, 1, false},
+                        {DType::kBF16, 37, 256, 0, 1, true},    {DType::kQ8_0, 2048, 256, 3, 1, false}};
+  const int64_t widths[] = {256, 4100, 45, 256};
+  std::vector<std::vector<float>> inputs;
+  for (int64_t wd : widths) inputs.push_back(RandomFloats(3 * wd, rng));
+  std::vector<Tensor> weights;
+  std::vector<Spec> items;
+  for (int copy = 0; copy < 4; ++copy) {  // 40 items
+    for (const Spec& sp : specs) {
+      weights.push_back(RandomWeight(sp.t, sp.n, sp.k, rng));
+      items.push_back(sp);
+    }
+  }
+  for (ComputePrecision precision : {ComputePrecision::kF32, ComputePrecision::kBF16}) {
+    std::vector<std::vector<float>> grouped, alone;
+    std::vector<MatMulOp::Args> args;
+    for (size_t i = 0; i < items.size(); ++i) {
+      grouped.push_back(RandomFloats(items[i].m * items[i].n, rng));
+      alone.push_back(grouped.back());
+    }
+    auto item_args = [&](size_t i, std::vector<float>& y) {
+      const Spec& sp = items[i];
+      return MatMulOp::Args{inputs[sp.input].data(), sp.m, sp.k, sp.k, &weights[i], false, y.data(), sp.n, sp.accumulate};
+    };
+    for (size_t i = 0; i < items.size(); ++i) args.push_back(item_args(i, grouped[i]));
+    KernelContext ctx(2, precision), single(2, precision);
+    ASSERT_TRUE((*fn)({args}, ctx).ok());
+    for (size_t i = 0; i < items.size(); ++i) {
+      ASSERT_TRUE(RunMatMul(item_args(i, alone[i]), single).ok());
+      for (size_t j = 0; j < alone[i].size(); ++j) {
+        ASSERT_EQ(grouped[i][j], alone[i][j]) << "item " << i << " (" << DTypeName(items[i].t) << ") output " << j
+                                              << (precision == ComputePrecision::kBF16 ? " bf16" : " f32");
+      }
+    }
+  }
+  std::vector<float> y(8);
+  MatMulOp::Args bad{inputs[0].data(), 1, 20, 20, &weights[0], false, y.data(), 8, false};  // k != 256
+  KernelContext ctx(2);
+  EXPECT_FALSE((*fn)({std::span<const MatMulOp::Args>(&bad, 1)}, ctx).ok());
 }
 
 // ---- Embedding ----
@@ -477,6 +553,7 @@ void CheckKernel(const KernelKey& key) {
     case OpKind::kMoeRoute: return CheckMoeRoute(key);
     case OpKind::kMlaAttention: return CheckMlaAttention(key);
     case OpKind::kGqaAttention: return CheckGqaAttention(key);
+    case OpKind::kMatMulGroup: return CheckMatMulGroupKernel(key);
     case OpKind::kCount: break;
   }
   FAIL() << "no reference check for " << KernelKeyString(key);

@@ -13,62 +13,10 @@ namespace {
 
 constexpr int64_t kGemvMaxRows = 4;   // activation rows handled by the register-dequant path
 constexpr int64_t kPanelRows = 256;   // weight rows dequantized per oneDNN call
-constexpr int64_t kMinParallelBytes = 256 << 10;  // smaller GEMVs are not worth a parallel region
-// KernelContext scratch of the 8-bit activation path (float slots 0..3 hold panels, see below).
-constexpr int kSlotQ8Scales = 4, kSlotQ8Sums = 5, kSlotQ8Codes = 1;
-constexpr int kSlotGemvX = 6;  // x rearranged for bf16 / f8_e4m3 decode GEMVs (PrepareGemvX)
-
-// Rows [begin, end) of thread `id` of `nt`: contiguous, boundaries on multiples of 8 rows so
-// the grouped long-row kernel keeps its groups whole.
-inline void ThreadRows(int64_t rows, int nt, int id, int64_t* begin, int64_t* end) {
-  const int64_t groups = (rows + 7) / 8;
-  *begin = std::min(rows, groups * id / nt * 8);
-  *end = std::min(rows, groups * (id + 1) / nt * 8);
-}
-
-// Runs range(begin, end) on every thread of a parallel region over its ThreadRows share of `rows`
-// (all of them on the calling thread when `parallel` is false).
-template <typename F>
-void ForThreadRows(int64_t rows, int threads, bool parallel, F&& range) {
-#pragma omp parallel num_threads(threads) if (parallel)
-  {
-    int64_t begin, end;
-    ThreadRows(rows, omp_get_num_threads(), omp_get_thread_num(), &begin, &end);
-    range(begin, end);
-  }
-}
-
-// Reduced precision, one activation row, GGUF block-quantized weights: x quantized to 8 bits once,
-// integer dot products per row (quant_dot_q8act_avx512.cpp).
-bool UseQ8Activation(const WeightRows& w, const MatMulOp::Args& a, const KernelContext& ctx) {
-  return a.m == 1 && ctx.precision() == ComputePrecision::kBF16 && Q8ActivationSupports(w.dtype) && HasAvx512() &&
-         CpuHasAvx512Vnni();
-}
-
-void GemvQ8Activation(const WeightRows& w, const MatMulOp::Args& a, KernelContext& ctx) {
-  const int64_t blocks = w.cols / 32;
-  auto* q = reinterpret_cast<int8_t*>(ctx.ScratchInts(kSlotQ8Codes, (w.cols + 3) / 4));
-  float* d = ctx.Scratch(kSlotQ8Scales, blocks);
-  float* sum = ctx.Scratch(kSlotQ8Sums, blocks);
-  QuantizeActivation(a.x, w.cols, q, d, sum);
-  const Q8Activation act{q, d, sum};
-  ForThreadRows(w.rows, ctx.threads(), w.rows * w.row_bytes >= kMinParallelBytes,
-                [&](int64_t begin, int64_t end) { GemvRowsQ8Activation(w, begin, end, act, a.y, a.accumulate); });
-}
-
-// y[:, n] for every weight row n, M <= 4 activation rows at a time.
+// y[:, n] for every weight row n, 2 <= M <= 4 activation rows at a time.
 void GemvNk(const WeightRows& w, const MatMulOp::Args& a, KernelContext& ctx) {
-  const int threads = ctx.threads();
-  // Small weights (per-head MLA slices) run on the calling thread: waking the team costs more.
-  const bool parallel = w.rows * w.row_bytes >= kMinParallelBytes;
-  if (a.m == 1 && HasAvx512() && !IsBlockQuantized(w.dtype)) {
-    float* xp = ctx.Scratch(kSlotGemvX, w.cols);
-    if (!PrepareGemvX(w, a.x, xp)) xp = nullptr;
-    ForThreadRows(w.rows, threads, parallel,
-                  [&](int64_t begin, int64_t end) { GemvRangeAvx512(w, begin, end, a.x, xp, a.y, a.accumulate); });
-    return;
-  }
-#pragma omp parallel for schedule(static) num_threads(threads) if (parallel)
+  const bool parallel = w.rows * w.row_bytes >= kMinParallelGemvBytes;
+#pragma omp parallel for schedule(static) num_threads(ctx.threads()) if (parallel)
   for (int64_t n = 0; n < w.rows; ++n) {
     for (int64_t m0 = 0; m0 < a.m; m0 += kGemvMaxRows) {
       const int64_t mm = std::min(kGemvMaxRows, a.m - m0);
@@ -165,18 +113,23 @@ Status GemmBf16(const WeightRows& w, const MatMulOp::Args& a, KernelContext& ctx
 
 }  // namespace
 
-Status MatMulDense(const MatMulOp::Args& a, KernelContext& ctx) {
+StatusOr<WeightRows> CheckMatMul(const MatMulOp::Args& a) {
   DS_ASSIGN_OR_RETURN(WeightRows w, DescribeWeight(*a.w));
   const int64_t wk = a.transpose_w ? w.rows : w.cols;
   if (wk != a.k) {
     return absl::InvalidArgumentError(StrCat("matmul: activation has ", a.k, " columns but weight ",
                                              a.w->DebugString(), " expects ", wk));
   }
+  if (a.m > 0 && a.ldx < a.k) return absl::InvalidArgumentError("matmul: activation row stride is below its width");
+  return w;
+}
+
+Status MatMulDense(const MatMulOp::Args& a, KernelContext& ctx) {
+  DS_ASSIGN_OR_RETURN(WeightRows w, CheckMatMul(a));
   if (a.m == 0) return absl::OkStatus();
-  if (a.ldx < a.k) return absl::InvalidArgumentError("matmul: activation row stride is below its width");
   if (a.m <= kGemvMaxRows) {
-    if (!a.transpose_w && UseQ8Activation(w, a, ctx)) {
-      GemvQ8Activation(w, a, ctx);
+    if (a.m == 1 && !a.transpose_w) {
+      GemvGroup({&a, 1}, {&w, 1}, ctx);
     } else if (!a.transpose_w) {
       GemvNk(w, a, ctx);
     } else {

@@ -1,6 +1,9 @@
 // CPU matmul kernels, one per weight dtype (f32, bf16, f16, f8_e4m3 with block scales).
 #pragma once
 
+#include <span>
+
+#include "runtime/cpu/weight_rows.h"
 #include "runtime/ops.h"
 
 namespace ds::cpu {
@@ -8,5 +11,18 @@ namespace ds::cpu {
 // Any dense weight dtype: small M runs row dot products dequantizing in registers (decode is
 // bandwidth-bound); larger M dequantizes panels of the weight into scratch and runs oneDNN GEMM.
 Status MatMulDense(const MatMulOp::Args& args, KernelContext& ctx);
+// MatMulGroupOp (matmul_group_cpu.cpp): the decode items in one parallel region, the others one
+// by one through MatMulDense.
+Status MatMulGroup(const MatMulGroupOp::Args& args, KernelContext& ctx);
+
+// GEMVs with fewer weight bytes than this (in all) run on the calling thread: waking the team costs more.
+inline constexpr int64_t kMinParallelGemvBytes = 256 << 10;
+
+// Validates a matmul's shapes against its weight and describes the weight.
+StatusOr<WeightRows> CheckMatMul(const MatMulOp::Args& a);
+// Decode matmuls (m == 1, W stored [N, K], checked by CheckMatMul; weights[i] describes
+// items[i].w): each distinct activation row prepared once for its kernels, then every item's rows
+// computed in one parallel region over the threads' shares of the total weight bytes.
+void GemvGroup(std::span<const MatMulOp::Args> items, std::span<const WeightRows> weights, KernelContext& ctx);
 
 }  // namespace ds::cpu

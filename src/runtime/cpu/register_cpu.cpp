@@ -12,6 +12,7 @@ void RegisterCpuKernels(KernelRegistry& r) {
   r.Register<MatMulOp>(kCpu, kF32, DType::kBF16, cpu::MatMulDense);
   r.Register<MatMulOp>(kCpu, kF32, DType::kF16, cpu::MatMulDense);
   r.Register<MatMulOp>(kCpu, kF32, DType::kF8E4M3, cpu::MatMulDense);
+  r.Register<MatMulGroupOp>(kCpu, kF32, kF32, cpu::MatMulGroup);
   r.Register<EmbeddingOp>(kCpu, kF32, DType::kF32, cpu::Embedding);
   r.Register<EmbeddingOp>(kCpu, kF32, DType::kBF16, cpu::Embedding);
   r.Register<EmbeddingOp>(kCpu, kF32, DType::kF16, cpu::Embedding);

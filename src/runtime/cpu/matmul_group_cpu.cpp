@@ -1,0 +1,175 @@
+// Decode GEMVs (one activation row) on the CPU, alone (MatMulOp) or several at once
+// (MatMulGroupOp). Each distinct activation row is prepared once for the kernels that read it:
+// quantized to 8-bit codes (reduced precision, block-quantized weights) or rearranged for
+// whole-line bf16 / fp8 loads. Then one parallel region: the items' weights are laid end to end
+// and each thread streams a contiguous share of their bytes, cut on 8-row boundaries (the
+// long-row kernels keep their 8-row groups whole). A decode step is hundreds of such GEMVs, many
+// small (MoE experts, MLA projections): one region per group instead of one per matmul saves the
+// wake-ups and barriers, and lets small weights use both cores.
+#include <omp.h>
+
+#include <algorithm>
+#include <array>
+
+#include "runtime/cpu/cpu_isa.h"
+#include "runtime/cpu/matmul_cpu.h"
+
+namespace ds::cpu {
+namespace {
+
+constexpr size_t kMaxItems = 32;                   // items per region (larger groups run in parts)
+// KernelContext scratch: 8-bit codes (int slot), their per-32 scales and sums, x rearranged.
+constexpr int kSlotQ8Codes = 1, kSlotQ8Scales = 4, kSlotQ8Sums = 5, kSlotGemvX = 6;
+
+enum class GemvPath { kQ8Activation, kAvx512, kDotRow };
+
+struct GemvItem {
+  const MatMulOp::Args* a;
+  const WeightRows* w;
+  GemvPath path;
+  int64_t prep = -1;  // offset of the prepared x in its scratch (-1: none)
+  size_t owner = 0;   // the first item reading this x in this layout, which prepares it
+  const float* xp = nullptr;
+  Q8Activation act{};
+  int64_t first_byte = 0, bytes = 0;  // the item's span in the group's weight bytes
+};
+
+// Reduced precision, block-quantized weights: x quantized to 8 bits once, integer dot products.
+GemvPath PathFor(const WeightRows& w, const KernelContext& ctx) {
+  if (HasAvx512()) {
+    if (ctx.precision() == ComputePrecision::kBF16 && Q8ActivationSupports(w.dtype) && CpuHasAvx512Vnni()) {
+      return GemvPath::kQ8Activation;
+    }
+    if (!IsBlockQuantized(w.dtype)) return GemvPath::kAvx512;
+  }
+  return GemvPath::kDotRow;
+}
+
+// Assigns each item the owner and offset of its prepared x (shared with an earlier item reading
+// the same x in the same layout: 8-bit codes depend only on x, the whole-line order on the
+// weight's dtype and scale blocks) and returns the floats (codes: bytes) each scratch needs.
+struct PrepSizes {
+  int64_t gemv_x = 0, q8_codes = 0, q8_blocks = 0;
+};
+PrepSizes PlanPreparation(std::span<GemvItem> items) {
+  PrepSizes sizes;
+  for (size_t i = 0; i < items.size(); ++i) {
+    GemvItem& it = items[i];
+    if (it.path == GemvPath::kDotRow) continue;
+    const bool q8 = it.path == GemvPath::kQ8Activation;
+    it.owner = i;
+    for (size_t j = 0; j < i && it.owner == i; ++j) {
+      const GemvItem& o = items[j];
+      const bool same_layout = q8 || (o.w->dtype == it.w->dtype && o.w->block == it.w->block &&
+                                      (o.w->scales == nullptr) == (it.w->scales == nullptr));
+      if (o.path == it.path && o.a->x == it.a->x && o.w->cols == it.w->cols && same_layout) it.owner = j;
+    }
+    if (it.owner != i) continue;
+    if (q8) {
+      it.prep = sizes.q8_codes;
+      sizes.q8_codes += it.w->cols;
+      sizes.q8_blocks += it.w->cols / 32;
+    } else {
+      it.prep = sizes.gemv_x;
+      sizes.gemv_x += it.w->cols;
+    }
+  }
+  return sizes;
+}
+
+void Prepare(std::span<GemvItem> items, KernelContext& ctx) {
+  const PrepSizes sizes = PlanPreparation(items);
+  float* gemv_x = sizes.gemv_x > 0 ? ctx.Scratch(kSlotGemvX, sizes.gemv_x) : nullptr;
+  int8_t* codes = sizes.q8_codes > 0 ? reinterpret_cast<int8_t*>(ctx.ScratchInts(kSlotQ8Codes, (sizes.q8_codes + 3) / 4))
+                                     : nullptr;
+  float* scales = sizes.q8_blocks > 0 ? ctx.Scratch(kSlotQ8Scales, sizes.q8_blocks) : nullptr;
+  float* sums = sizes.q8_blocks > 0 ? ctx.Scratch(kSlotQ8Sums, sizes.q8_blocks) : nullptr;
+  for (size_t i = 0; i < items.size(); ++i) {
+    GemvItem& it = items[i];
+    if (it.path == GemvPath::kDotRow) continue;
+    if (it.owner != i) {
+      it.act = items[it.owner].act;
+      it.xp = items[it.owner].xp;
+    } else if (it.path == GemvPath::kQ8Activation) {
+      const int64_t block0 = it.prep / 32;  // code offsets are sums of multiples of 32
+      it.act = {codes + it.prep, scales + block0, sums + block0};
+      QuantizeActivation(it.a->x, it.w->cols, codes + it.prep, scales + block0, sums + block0);
+    } else {  // PrepareGemvX declines weights read without rearranging: xp stays null
+      if (PrepareGemvX(*it.w, it.a->x, gemv_x + it.prep)) it.xp = gemv_x + it.prep;
+    }
+  }
+}
+
+// y[r] (+)= dot(x, row r) for r in [r0, r1) of one item.
+void RunRows(const GemvItem& it, int64_t r0, int64_t r1) {
+  const MatMulOp::Args& a = *it.a;
+  switch (it.path) {
+    case GemvPath::kQ8Activation: return GemvRowsQ8Activation(*it.w, r0, r1, it.act, a.y, a.accumulate);
+    case GemvPath::kAvx512: return GemvRangeAvx512(*it.w, r0, r1, a.x, it.xp, a.y, a.accumulate);
+    case GemvPath::kDotRow:
+      for (int64_t r = r0; r < r1; ++r) {
+        float v;
+        DotRow(*it.w, r, a.x, 1, a.k, &v);
+        a.y[r] = a.accumulate ? a.y[r] + v : v;
+      }
+      return;
+  }
+}
+
+// The item's first row at byte `offset` of the group: rows before it in whole 8-row groups.
+int64_t RowAt(const GemvItem& it, int64_t offset) {
+  if (offset <= it.first_byte) return 0;
+  if (offset >= it.first_byte + it.bytes) return it.w->rows;
+  return std::min(it.w->rows, (offset - it.first_byte) / (8 * it.w->row_bytes) * 8);
+}
+
+void RunGroup(std::span<GemvItem> items, KernelContext& ctx) {
+  Prepare(items, ctx);
+  int64_t total = 0;
+  for (GemvItem& it : items) {
+    it.first_byte = total;
+    it.bytes = it.w->rows * it.w->row_bytes;
+    total += it.bytes;
+  }
+#pragma omp parallel num_threads(ctx.threads()) if (total >= kMinParallelGemvBytes)
+  {
+    const int nt = omp_get_num_threads(), id = omp_get_thread_num();
+    const int64_t lo = total * id / nt, hi = total * (id + 1) / nt;
+    for (const GemvItem& it : items) {
+      const int64_t r0 = RowAt(it, lo), r1 = RowAt(it, hi);
+      if (r0 < r1) RunRows(it, r0, r1);
+    }
+  }
+}
+
+}  // namespace
+
+void GemvGroup(std::span<const MatMulOp::Args> items, std::span<const WeightRows> weights, KernelContext& ctx) {
+  std::array<GemvItem, kMaxItems> group;  // on the stack: decoding allocates nothing
+  for (size_t i0 = 0; i0 < items.size(); i0 += kMaxItems) {
+    const size_t n = std::min(kMaxItems, items.size() - i0);
+    for (size_t i = 0; i < n; ++i) group[i] = {&items[i0 + i], &weights[i0 + i], PathFor(weights[i0 + i], ctx)};
+    RunGroup({group.data(), n}, ctx);
+  }
+}
+
+Status MatMulGroup(const MatMulGroupOp::Args& args, KernelContext& ctx) {
+  std::array<MatMulOp::Args, kMaxItems> gemv;
+  std::array<WeightRows, kMaxItems> weights;
+  for (size_t i0 = 0; i0 < args.items.size(); i0 += kMaxItems) {
+    size_t n = 0;
+    for (size_t i = i0; i < std::min(args.items.size(), i0 + kMaxItems); ++i) {
+      const MatMulOp::Args& a = args.items[i];
+      if (a.m != 1 || a.transpose_w) {
+        DS_RETURN_IF_ERROR(MatMulDense(a, ctx));
+        continue;
+      }
+      DS_ASSIGN_OR_RETURN(weights[n], CheckMatMul(a));
+      gemv[n++] = a;
+    }
+    GemvGroup({gemv.data(), n}, {weights.data(), n}, ctx);
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace ds::cpu
