@@ -148,10 +148,14 @@ int64_t DenseDecoderModel::ScratchBytes(int64_t m) const {
   // Floats per token in the workspace: h, x, y (layers.cpp BeginForward), q, k+v, attention output
   // (gqa_attention.cpp), gate+up and the activation (GatedMlp).
   const int64_t per_token = 3 * d + 2 * qdim + 2 * kvdim + 3 * c.intermediate_size;
-  // Kernel scratch: matmuls, and per kernel thread one row of scores and one widened cache row.
+  // Kernel scratch: matmuls; attention (runtime/cpu/gqa_attention*.cpp): per kernel thread 16
+  // query rows' scores and transposed queries (prompts; decode needs less), and a bf16 cache
+  // widened to f32.
   const int64_t widest = std::max({d, c.intermediate_size, qdim});
   const int64_t threads = KernelContext(options_.threads).threads();
-  const int64_t kernel = MatMulScratchFloats(m, widest) + threads * (capacity_ + head_dim_);
+  const int64_t attention = threads * 16 * (head_dim_ + capacity_ + 24) +
+                            (options_.kv_cache_dtype == KvCacheDType::kF32 ? 0 : 2 * capacity_ * kvdim);
+  const int64_t kernel = MatMulScratchFloats(m, widest) + attention;
   return 4 * (m * per_token + kernel) + 4 * m;  // + the positions (int32)
 }
 

@@ -489,12 +489,17 @@ void CheckMlaAttention(const KernelKey& key) {
 void CheckGqaAttention(const KernelKey& key) {
   auto fn = KernelRegistry::Global().Find<GqaAttentionOp>(key.device, key.activation, key.weight).value();
   std::mt19937 rng(11);
-  const int64_t heads = 6, kv_heads = 2, d = 12, cap = 21, width = kv_heads * d;
-  // Decode-sized and prefill-sized calls (positions with gaps, not sorted).
+  const int64_t heads = 6, kv_heads = 2, cap = 21;
+  // Decode-sized and prefill-sized calls (positions with gaps, not sorted); head_dim 32 takes the
+  // AVX-512 prefill path (16 query rows per tile: 30 rows leave a partial tile; 21 keys a partial
+  // key block), 12 the per-row one.
   const std::vector<int32_t> few = {4, 5, 8}, many = {6, 7, 8, 9, 11, 12, 13, 14, 20, 10};
-  for (auto [cache_dtype, pos] : {std::pair{DType::kF32, few}, std::pair{DType::kBF16, few},
-                                  std::pair{DType::kF32, many}, std::pair{DType::kBF16, many}}) {
-    SCOPED_TRACE(StrCat(DTypeName(cache_dtype), " tokens=", pos.size()));
+  for (auto [d, cache_dtype, pos] :
+       {std::tuple{int64_t{12}, DType::kF32, few}, std::tuple{int64_t{12}, DType::kBF16, few},
+        std::tuple{int64_t{12}, DType::kF32, many}, std::tuple{int64_t{12}, DType::kBF16, many},
+        std::tuple{int64_t{32}, DType::kF32, many}, std::tuple{int64_t{32}, DType::kBF16, many}}) {
+    SCOPED_TRACE(StrCat(DTypeName(cache_dtype), " tokens=", pos.size(), " head_dim=", d));
+    const int64_t width = kv_heads * d;
     const int64_t tokens = static_cast<int64_t>(pos.size());
     testref::Codes kc = testref::RandomCodes(cache_dtype, cap * width, rng);
     testref::Codes vc = testref::RandomCodes(cache_dtype, cap * width, rng);

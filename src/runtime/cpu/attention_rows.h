@@ -8,6 +8,7 @@
 
 #include "common/float_convert.h"
 #include "runtime/kernel_context.h"
+#include "runtime/ops.h"
 #include "runtime/tensor.h"
 
 namespace ds::cpu {
@@ -38,6 +39,14 @@ inline void CausalSoftmaxRow(float* row, int64_t n, int64_t len, float scale) {
   for (int64_t s = 0; s < n; ++s) row[s] *= inv;
   std::fill(row + n, row + len, 0.0f);
 }
+
+// Grouped-query attention for prompt processing on AVX-512 (gqa_attention_blocks_avx512.cpp), 16
+// query rows of a KV head per vector: K/V as f32 rows [0, len) of width kv_heads * head_dim,
+// head_dim a multiple of 16; thread_scratch holds GqaBlockScratchFloats(head_dim, len) floats per
+// thread. Arguments already checked.
+void GqaAttentionBlocksAvx512(const GqaAttentionOp::Args& a, const float* k, const float* v, int64_t len,
+                              float* thread_scratch, int threads);
+int64_t GqaBlockScratchFloats(int64_t head_dim, int64_t len);
 
 inline float DotF32(const float* a, const float* b, int64_t n) {
   float acc = 0.0f;

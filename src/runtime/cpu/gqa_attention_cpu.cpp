@@ -1,7 +1,9 @@
 // Grouped-query attention over a plain K/V cache on CPU (Qwen2, Llama).
-// Per (token, head) dot products over the cache rows. (Per-head oneDNN GEMMs for prefill were
-// measured slower: pp512 58 vs 91 tok/s on the Qwen-1.5B shape; unlike MLA's shared latent, each
-// head's K/V slice is small and strided.)
+// Decode: per (token, head) dot products over the cache rows. Prompt processing (>= 8 tokens,
+// AVX-512, head_dim a multiple of 16): 16 query rows of a KV head at a time, one per vector lane
+// (gqa_attention_blocks_avx512.cpp). (Per-head oneDNN GEMMs were measured slower: pp512 58 vs 91
+// tok/s on the Qwen-1.5B shape; unlike MLA's shared latent, each head's K/V slice is small and
+// strided.)
 #include <omp.h>
 
 #include <algorithm>
@@ -11,6 +13,7 @@
 #include "common/strings.h"
 #include "runtime/cpu/attention_rows.h"
 #include "runtime/cpu/vector_ops_cpu.h"
+#include "runtime/cpu/weight_rows.h"
 
 namespace ds::cpu {
 namespace {
@@ -24,8 +27,8 @@ inline const float* HeadRow(const Tensor& cache, int64_t s, int64_t kvh, int64_t
   return tmp;
 }
 
-// Scratch slot (KernelContext) used here; the matmul kernels use 0..3.
-constexpr int kSlotThreadRows = 8;
+// Scratch slots (KernelContext) used here; the matmul kernels use 0..6.
+constexpr int kSlotThreadRows = 8, kSlotKeysF32 = 9, kSlotValuesF32 = 10;
 
 Status CheckArgs(const GqaAttentionOp::Args& a) {
   const Tensor& k = *a.k_cache;
@@ -59,6 +62,13 @@ Status GqaAttention(const GqaAttentionOp::Args& a, KernelContext& ctx) {
   int64_t len = 0;
   for (int64_t t = 0; t < a.tokens; ++t) len = std::max<int64_t>(len, a.positions[t] + 1);
   const int threads = static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(ctx.threads(), a.tokens * a.heads)));
+  if (a.tokens >= kAttentionGemmMinTokens && d % 16 == 0 && HasAvx512()) {
+    const float* kf = CacheRowsF32(k, len, ctx, kSlotKeysF32);
+    const float* vf = CacheRowsF32(v, len, ctx, kSlotValuesF32);
+    float* scratch = ctx.Scratch(kSlotThreadRows, threads * GqaBlockScratchFloats(d, len));
+    GqaAttentionBlocksAvx512(a, kf, vf, len, scratch, threads);
+    return absl::OkStatus();
+  }
   // Per-thread scores and a widened cache row, allocated once (nothing is allocated per token).
   float* thread_rows = ctx.Scratch(kSlotThreadRows, threads * (len + d));
 #pragma omp parallel num_threads(threads)
