@@ -340,6 +340,7 @@ void CheckSiluMul(const KernelKey& key) {
   std::mt19937 rng(6);
   const int64_t rows = 3, cols = 21, ld = 2 * cols + 4;
   std::vector<float> in = RandomFloats(rows * ld, rng, -8.0f, 8.0f), out(rows * cols);
+  in[0] = -100.0f, in[1] = 100.0f, in[2] = -88.5f, in[3] = 89.5f, in[4] = 0.0f;  // exp over/underflow
   KernelContext ctx(1);
   ASSERT_TRUE(fn({in.data(), in.data() + cols, ld, rows, cols, out.data()}, ctx).ok());
   for (int64_t r = 0; r < rows; ++r) {

@@ -13,6 +13,7 @@
 #include <cmath>
 
 #include "runtime/cpu/attention_rows.h"
+#include "runtime/cpu/exp_avx512.h"
 
 namespace ds::cpu {
 namespace {
@@ -20,21 +21,6 @@ namespace {
 constexpr int kLanes = 16;  // query rows per tile
 constexpr int kKeys = 8;    // keys per register block (scores)
 constexpr int kDims = 8;    // output dims per register block (values)
-
-// e^x for x <= 0 (softmax arguments), x >= -87.3 clamped: 2^n * p(r), r = x - n ln 2 in
-// [-ln2/2, ln2/2], p the degree-7 Taylor polynomial (error below 1e-8 relative).
-inline __m512 ExpNonPositive(__m512 x) {
-  x = _mm512_max_ps(x, _mm512_set1_ps(-87.3f));
-  const __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)),
-                                        _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-  __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693145751953125f), x);  // ln 2, high bits
-  r = _mm512_fnmadd_ps(n, _mm512_set1_ps(1.428606765330187045e-06f), r);  // ln 2, the rest
-  __m512 p = _mm512_set1_ps(1.0f / 5040);
-  for (float c : {1.0f / 720, 1.0f / 120, 1.0f / 24, 1.0f / 6, 0.5f, 1.0f, 1.0f}) {
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(c));
-  }
-  return _mm512_scalef_ps(p, n);
-}
 
 struct Tile {
   int64_t g;                  // KV head
@@ -71,7 +57,7 @@ __m512 Softmax(const Tile& t, float* scores) {
   __m512 sum = _mm512_setzero_ps();
   for (int64_t s = 0; s < t.len; ++s) {
     const __mmask16 valid = _mm512_cmpgt_epi32_mask(n, _mm512_set1_epi32(static_cast<int>(s)));
-    const __m512 e = _mm512_maskz_mov_ps(valid, ExpNonPositive(_mm512_sub_ps(_mm512_load_ps(scores + s * kLanes), mx)));
+    const __m512 e = _mm512_maskz_mov_ps(valid, ExpAvx512(_mm512_sub_ps(_mm512_load_ps(scores + s * kLanes), mx)));
     _mm512_store_ps(scores + s * kLanes, e);
     sum = _mm512_add_ps(sum, e);
   }

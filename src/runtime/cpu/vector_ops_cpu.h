@@ -15,4 +15,7 @@ Status MoeRoute(const MoeRouteOp::Args& a, KernelContext& ctx);
 Status MlaAttention(const MlaAttentionOp::Args& a, KernelContext& ctx);
 Status GqaAttention(const GqaAttentionOp::Args& a, KernelContext& ctx);
 
+// out[i] = silu(gate[i]) * up[i] for i < n, AVX-512 (vector_ops_avx512.cpp).
+void SiluMulRowAvx512(const float* gate, const float* up, int64_t n, float* out);
+
 }  // namespace ds::cpu
