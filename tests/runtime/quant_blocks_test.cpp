@@ -221,7 +221,8 @@ TEST(QuantBlocks, Avx512DequantizeEqualsScalar) {
   std::mt19937 rng(11);
   std::normal_distribution<float> normal(0.0f, 3.0f);
   std::uniform_int_distribution<int> byte(0, 255);
-  for (DType t : {DType::kQ8_0, DType::kQ4_0, DType::kQ4_K, DType::kQ5_K, DType::kQ6_K}) {
+  for (DType t : {DType::kQ8_0, DType::kQ4_0, DType::kQ4_1, DType::kQ5_0, DType::kQ5_1, DType::kQ4_K, DType::kQ5_K,
+                  DType::kQ6_K}) {
     const DTypeInfo& info = GetDTypeInfo(t);
     for (int trial = 0; trial < 200; ++trial) {
       std::vector<uint8_t> block(info.block_bytes);
@@ -233,7 +234,7 @@ TEST(QuantBlocks, Avx512DequantizeEqualsScalar) {
         for (auto& v : block) v = static_cast<uint8_t>(byte(rng));
         const size_t d_at = t == DType::kQ6_K ? 208 : 0;
         PutU16(block, d_at, 0x2E66);  // ~0.1
-        if (t == DType::kQ4_K || t == DType::kQ5_K) PutU16(block, 2, 0x2A66);
+        if (t == DType::kQ4_K || t == DType::kQ5_K || t == DType::kQ4_1 || t == DType::kQ5_1) PutU16(block, 2, 0x2A66);
       }
       alignas(64) float a[256], b[256];
       DequantizeBlock(t, block.data(), a);

@@ -27,11 +27,24 @@ void Q8_0(const uint8_t* b, float* y) {
   }
 }
 
-void Q4_0(const uint8_t* b, float* y) {
-  const __m512 d = _mm512_set1_ps(LoadHalf(b)), eight = _mm512_set1_ps(8.0f);
-  const __m128i v = Load16(b + 2);
-  _mm512_store_ps(y, _mm512_add_ps(_mm512_mul_ps(d, _mm512_sub_ps(LowNibbles(v), eight)), _mm512_setzero_ps()));
-  _mm512_store_ps(y + 16, _mm512_add_ps(_mm512_mul_ps(d, _mm512_sub_ps(HighNibbles(v), eight)), _mm512_setzero_ps()));
+// q4_0 / q4_1 / q5_0 / q5_1 ({f16 d; [f16 m;] [u32 qh;] u8 qs[16]}): y = d * (q - offset) + min as
+// DequantQ4 / DequantQ5, the fifth bit of value j being bit j of qh (added as 16 under a mask).
+template <bool kMin, bool kHigh>
+void Legacy(const uint8_t* b, float* y) {
+  constexpr int kQs = 2 + (kMin ? 2 : 0) + (kHigh ? 4 : 0);
+  const __m512 d = _mm512_set1_ps(LoadHalf(b)), offset = _mm512_set1_ps(kMin ? 0.0f : (kHigh ? 16.0f : 8.0f));
+  const __m512 min = _mm512_set1_ps(kMin ? LoadHalf(b + 2) : 0.0f);
+  const __m128i v = Load16(b + kQs);
+  __m512 lo = LowNibbles(v), hi = HighNibbles(v);
+  if constexpr (kHigh) {
+    uint32_t qh;
+    std::memcpy(&qh, b + kQs - 4, 4);
+    const __m512 sixteen = _mm512_set1_ps(16.0f);
+    lo = _mm512_mask_add_ps(lo, static_cast<__mmask16>(qh), lo, sixteen);
+    hi = _mm512_mask_add_ps(hi, static_cast<__mmask16>(qh >> 16), hi, sixteen);
+  }
+  _mm512_store_ps(y, _mm512_add_ps(_mm512_mul_ps(d, _mm512_sub_ps(lo, offset)), min));
+  _mm512_store_ps(y + 16, _mm512_add_ps(_mm512_mul_ps(d, _mm512_sub_ps(hi, offset)), min));
 }
 
 // y = d * q - min for 16 values.
@@ -117,7 +130,10 @@ void Q6_K(const uint8_t* b, float* y) {
 bool DequantizeBlockAvx512(DType t, const uint8_t* block, float* out) {
   switch (t) {
     case DType::kQ8_0: Q8_0(block, out); return true;
-    case DType::kQ4_0: Q4_0(block, out); return true;
+    case DType::kQ4_0: Legacy<false, false>(block, out); return true;
+    case DType::kQ4_1: Legacy<true, false>(block, out); return true;
+    case DType::kQ5_0: Legacy<false, true>(block, out); return true;
+    case DType::kQ5_1: Legacy<true, true>(block, out); return true;
     case DType::kQ4_K: Q4_K(block, out); return true;
     case DType::kQ5_K: Q5_K(block, out); return true;
     case DType::kQ6_K: Q6_K(block, out); return true;

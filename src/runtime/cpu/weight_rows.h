@@ -59,7 +59,7 @@ void DotRowQuant(const WeightRows& w, int64_t r, const float* x, int64_t m, int6
 // AVX-512 DotRowQuant (quant_dot_avx512.cpp): every block type above dequantized in registers,
 // one horizontal reduction per activation row. False for a dtype it does not handle.
 bool DotRowQuantAvx512(const WeightRows& w, int64_t r, const float* x, int64_t m, int64_t ldx, float* out);
-// AVX-512 DequantizeBlock for q8_0, q4_0, q4_k, q5_k, q6_k into a 64-byte aligned tile (same
+// AVX-512 DequantizeBlock for q8_0, q4_0, q4_1, q5_0, q5_1, q4_k, q5_k, q6_k into a 64-byte aligned tile (same
 // floats as the scalar code); false for other types.
 bool DequantizeBlockAvx512(DType t, const uint8_t* block, float* out);
 
