@@ -107,6 +107,12 @@ void RunRows(const GemvItem& it, int64_t r0, int64_t r1) {
     case GemvPath::kQ8Activation: return GemvRowsQ8Activation(*it.w, r0, r1, it.act, a.y, a.accumulate);
     case GemvPath::kAvx512: return GemvRangeAvx512(*it.w, r0, r1, a.x, it.xp, a.y, a.accumulate);
     case GemvPath::kDotRow:
+      if (HasAvx512() && it.w->cols * 4 > (16 << 10)) {  // long rows: several rows per x load
+        float v[kQuantRowGroup];
+        for (int done; (done = DotRowsQuantAvx512(*it.w, r0, r1 - r0, a.x, v)) > 0; r0 += done) {
+          for (int i = 0; i < done; ++i) a.y[r0 + i] = a.accumulate ? a.y[r0 + i] + v[i] : v[i];
+        }
+      }
       for (int64_t r = r0; r < r1; ++r) {
         float v;
         DotRow(*it.w, r, a.x, 1, a.k, &v);

@@ -59,6 +59,11 @@ void DotRowQuant(const WeightRows& w, int64_t r, const float* x, int64_t m, int6
 // AVX-512 DotRowQuant (quant_dot_avx512.cpp): every block type above dequantized in registers,
 // one horizontal reduction per activation row. False for a dtype it does not handle.
 bool DotRowQuantAvx512(const WeightRows& w, int64_t r, const float* x, int64_t m, int64_t ldx, float* out);
+// q8_0: out[i] = dot(x, row r + i) for kQuantRowGroup rows at once when `rows` has that many (one
+// activation row; each x load serves them all, for long rows), the same floats as
+// DotRowQuantAvx512. Returns the rows done: kQuantRowGroup, or 0 (other dtypes, too few rows).
+inline constexpr int kQuantRowGroup = 8;
+int DotRowsQuantAvx512(const WeightRows& w, int64_t r, int64_t rows, const float* x, float* out);
 // AVX-512 DequantizeBlock for q8_0, q4_0, q4_1, q5_0, q5_1, q4_k, q5_k, q6_k into a 64-byte aligned tile (same
 // floats as the scalar code); false for other types.
 bool DequantizeBlockAvx512(DType t, const uint8_t* block, float* out);
