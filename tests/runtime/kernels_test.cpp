@@ -492,13 +492,14 @@ void CheckGqaAttention(const KernelKey& key) {
   std::mt19937 rng(11);
   const int64_t heads = 6, kv_heads = 2, cap = 21;
   // Decode-sized and prefill-sized calls (positions with gaps, not sorted); head_dim 32 takes the
-  // AVX-512 prefill path (16 query rows per tile: 30 rows leave a partial tile; 21 keys a partial
-  // key block), 12 the per-row one.
-  const std::vector<int32_t> few = {4, 5, 8}, many = {6, 7, 8, 9, 11, 12, 13, 14, 20, 10};
+  // AVX-512 tiles from 4 query rows per KV head (16 query rows per tile: 30 rows leave a partial
+  // tile; 21 keys a partial key block; one token's 3 rows stay per row), 12 the per-row path.
+  const std::vector<int32_t> one = {20}, few = {4, 5, 8}, many = {6, 7, 8, 9, 11, 12, 13, 14, 20, 10};
   for (auto [d, cache_dtype, pos] :
        {std::tuple{int64_t{12}, DType::kF32, few}, std::tuple{int64_t{12}, DType::kBF16, few},
         std::tuple{int64_t{12}, DType::kF32, many}, std::tuple{int64_t{12}, DType::kBF16, many},
-        std::tuple{int64_t{32}, DType::kF32, many}, std::tuple{int64_t{32}, DType::kBF16, many}}) {
+        std::tuple{int64_t{32}, DType::kF32, many}, std::tuple{int64_t{32}, DType::kBF16, many},
+        std::tuple{int64_t{32}, DType::kF32, few}, std::tuple{int64_t{32}, DType::kBF16, one}}) {
     SCOPED_TRACE(StrCat(DTypeName(cache_dtype), " tokens=", pos.size(), " head_dim=", d));
     const int64_t width = kv_heads * d;
     const int64_t tokens = static_cast<int64_t>(pos.size());

@@ -1,7 +1,7 @@
 // Grouped-query attention over a plain K/V cache on CPU (Qwen2, Llama).
-// Decode: per (token, head) dot products over the cache rows. Prompt processing (>= 8 tokens,
-// AVX-512, head_dim a multiple of 16): 16 query rows of a KV head at a time, one per vector lane
-// (gqa_attention_blocks_avx512.cpp). (Per-head oneDNN GEMMs were measured slower: pp512 58 vs 91
+// With AVX-512, head_dim a multiple of 16 and at least 4 query rows per KV head (prompts; decoding
+// when 4 or more query heads share a KV head): 16 query rows of a KV head at a time, one per
+// vector lane (gqa_attention_blocks_avx512.cpp). Otherwise per (token, head) dot products. (Per-head oneDNN GEMMs were measured slower: pp512 58 vs 91
 // tok/s on the Qwen-1.5B shape; unlike MLA's shared latent, each head's K/V slice is small and
 // strided.)
 #include <omp.h>
@@ -29,6 +29,7 @@ inline const float* HeadRow(const Tensor& cache, int64_t s, int64_t kvh, int64_t
 
 // Scratch slots (KernelContext) used here; the matmul kernels use 0..6.
 constexpr int kSlotThreadRows = 8, kSlotKeysF32 = 9, kSlotValuesF32 = 10;
+constexpr int64_t kGqaTileMinRows = 4;  // query rows per KV head from which the AVX-512 tiles run
 
 Status CheckArgs(const GqaAttentionOp::Args& a) {
   const Tensor& k = *a.k_cache;
@@ -62,7 +63,9 @@ Status GqaAttention(const GqaAttentionOp::Args& a, KernelContext& ctx) {
   int64_t len = 0;
   for (int64_t t = 0; t < a.tokens; ++t) len = std::max<int64_t>(len, a.positions[t] + 1);
   const int threads = static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(ctx.threads(), a.tokens * a.heads)));
-  if (a.tokens >= kAttentionGemmMinTokens && d % 16 == 0 && HasAvx512()) {
+  // Tiles pay once a KV head has a few query rows (a prompt, or decoding with grouped heads): each
+  // cache row is then read once per KV head, not once per query head.
+  if (a.tokens * group >= kGqaTileMinRows && d % 16 == 0 && HasAvx512()) {
     const float* kf = CacheRowsF32(k, len, ctx, kSlotKeysF32);
     const float* vf = CacheRowsF32(v, len, ctx, kSlotValuesF32);
     float* scratch = ctx.Scratch(kSlotThreadRows, threads * GqaBlockScratchFloats(d, len));
