@@ -12,7 +12,7 @@ namespace {
 
 constexpr char kUsage[] =
     "usage: deepseek logits --model DIR --tokens ID,ID,... --out FILE.safetensors\n"
-    "                       [--threads N] [--ctx N] [--mmap|--no-mmap]\n";
+    "                       [--threads N] [--ctx N] [--mmap|--no-mmap] [--precision f32|bf16] [--kv-bf16]\n";
 
 // Parses "1,2,3" (spaces allowed); returns an error message or "".
 std::string ParseTokens(const std::string& text, std::vector<int32_t>& out) {

@@ -18,6 +18,7 @@ constexpr char kRunUsage[] =
     "                    [--temperature T] [--top-p P] [--top-k K] [--min-p P] [--seed S]\n"
     "                    [--stop TEXT] [--show-reasoning] [--tokenizer PATH] [--threads N] [--ctx N]\n"
     "                    [--mtp auto|on|off] [--draft N] [--memory-limit BYTES] [--mmap|--no-mmap]\n"
+    "                    [--precision f32|bf16] [--kv-bf16]\n"
     "       deepseek chat [--model DIR] [same sampling options]\n"
     "Without --model, the bundled demo model is used ($DEEPSEEK_MODEL, else models/deepseek-demo\n"
     "from the install's share/deepseek or the source tree).\n";
