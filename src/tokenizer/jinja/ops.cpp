@@ -230,15 +230,23 @@ StatusOr<Value> FloatOp(std::string_view op, double x, double y) {
   return Value(std::pow(x, y));
 }
 
+// seq * n, the result's size already checked. An empty sequence (or n <= 0) gives an empty one at
+// once: n itself is unbounded ('' * 10000000000 once looped ten billion times).
 Value Repeat(const Value& seq, int64_t n) {
+  const bool empty = seq.is_string() ? seq.str().empty() : seq.list().items.empty();
   if (seq.is_string()) {
     std::string out;
+    if (n <= 0 || empty) return Value(std::move(out));
+    out.reserve(seq.str().size() * static_cast<size_t>(n));
     for (int64_t i = 0; i < n; ++i) out += seq.str();
     return Value(std::move(out));
   }
   std::vector<Value> items;
-  for (int64_t i = 0; i < n; ++i)
-    for (const Value& v : seq.list().items) items.push_back(v);
+  if (n > 0 && !empty) {
+    items.reserve(seq.list().items.size() * static_cast<size_t>(n));
+    for (int64_t i = 0; i < n; ++i)
+      for (const Value& v : seq.list().items) items.push_back(v);
+  }
   return Value::NewList(std::move(items), seq.list().is_tuple);
 }
 
