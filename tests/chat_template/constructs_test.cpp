@@ -49,6 +49,8 @@ const Case kCases[] = {
     {"{{ 1 and 2 }}{{ 0 or \"x\" }}{{ not 0 }}{{ 1 < 2 < 3 }}{{ 2 > 1 >= 1 }}{{ 1 == 1.0 }}{{ \"a\" != \"b\" }}{{ [1,2] < [1,3] }}", "2xTrueTrueTrueTrueTrueTrue"},
     {"{{ 7 // 2 }} {{ -7 // 2 }} {{ 7 % 3 }} {{ -7 % 3 }} {{ 7 / 2 }} {{ 2 ** 10 }} {{ 1 + 2 * 3 }} {{ (1 + 2) * 3 }} {{ 7.5 // 2 }} {{ -1.5 % 1 }} {{ 2 ** 3 ** 2 }} {{ -2 ** 2 }}", "3 -4 1 2 3.5 1024 7 9 3.0 0.5 64 4"},
     {"{{ \"a\" ~ 1 ~ none ~ y }}|{{ 1 ~ 2 * 3 }}|{{ 3 * \"ab\" }}|{{ [0] * 3 }}", "a1None|16|ababab|[0, 0, 0]"},
+    // '%f' output of any length (it went through a 512-byte buffer): 1e300 with 250 decimals.
+    {"{{ ('%.250f' % 1e300) | length }}|{{ '%.3f' % 2.5 }}", "552|2.500"},
     // Empty sequences repeat at once however large n is (a fuzzer's '' * 10^10 ran for minutes).
     {"{{ '' * 10000000000 }}|{{ [] * 10000000000 }}|{{ 'ab' * 0 }}|{{ 'ab' * -2 }}|{{ (1,) * 2 }}", "|[]|||(1, 1)"},
     {"{{ \"yes\" if x else \"no\" }}{{ \"yes\" if y else \"no\" }}[{{ \"a\" if false }}]{{ 1 if 0 else 2 if 0 else 3 }}", "yesno[]3"},

@@ -99,6 +99,11 @@ TEST(ChatTemplateErrors, RuntimeErrors) {
 TEST(ChatTemplateErrors, RunawayTemplatesHitLimits) {
   EXPECT_NE(RenderError("{{ 'a' * 1000000000 }}").find("repetition result too large"), std::string::npos);
   EXPECT_NE(RenderError("{{ ([1] * 100000000) | length }}").find("repetition result too large"), std::string::npos);
+  // Widths and precisions that would allocate or print gigabytes (found probing after a fuzzer hit).
+  EXPECT_NE(RenderError("{{ 'a' | center(10000000000) }}").find("width too large"), std::string::npos);
+  EXPECT_NE(RenderError("{{ 'x\ny' | indent(10000000000) }}").find("width too large"), std::string::npos);
+  EXPECT_NE(RenderError("{{ ('x\n' * 1000000) | indent(100) }}").find("result too long"), std::string::npos);
+  EXPECT_NE(RenderError("{{ '%.10000000000f' % 1.5 }}").find("precision too large"), std::string::npos);
   EXPECT_NE(RenderError("{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}")
                 .find("more than 100000 loop iterations"),
             std::string::npos);

@@ -377,6 +377,7 @@ StatusOr<Value> FCenter(Interpreter&, const Value& v, CallArgs& args) {
   DS_ASSIGN_OR_RETURN(A a, Bind("center", args, {{"width", Value(80)}}));
   if (!a[0].is_integral()) return TypeError("center() width must be an integer");
   std::string s = PyStr(v);
+  if (a[0].as_int() > static_cast<int64_t>(kMaxTextSize)) return TypeError("center() width too large");
   int64_t marg = a[0].as_int() - static_cast<int64_t>(CodePointCount(s));
   if (marg <= 0) return Value(s);
   int64_t left = marg / 2 + (marg & a[0].as_int() & 1);  // CPython's str.center split
@@ -406,8 +407,11 @@ StatusOr<Value> FEscape(Interpreter&, const Value& v, CallArgs& args) {
 
 StatusOr<Value> FIndent(Interpreter&, const Value& v, CallArgs& args) {
   DS_ASSIGN_OR_RETURN(A a, Bind("indent", args, {{"width", Value(4)}, {"first", Value(false)}, {"blank", Value(false)}}));
-  std::string ind = a[0].is_string() ? a[0].str() : std::string(std::max<int64_t>(0, a[0].is_integral() ? a[0].as_int() : 4), ' ');
+  const int64_t width = a[0].is_integral() ? a[0].as_int() : 4;
+  if (!a[0].is_string() && width > static_cast<int64_t>(kMaxTextSize)) return TypeError("indent() width too large");
+  std::string ind = a[0].is_string() ? a[0].str() : std::string(std::max<int64_t>(0, width), ' ');
   std::vector<std::string> lines = PySplitLines(PyStr(v) + "\n");
+  if (!ind.empty() && lines.size() + 1 > kMaxTextSize / ind.size()) return TypeError("indent() result too long");
   std::string out;
   for (size_t i = 0; i < lines.size(); ++i) {
     if (i) out += "\n";

@@ -232,6 +232,10 @@ StatusOr<Value> FloatOp(std::string_view op, double x, double y) {
 
 // seq * n, the result's size already checked. An empty sequence (or n <= 0) gives an empty one at
 // once: n itself is unbounded ('' * 10000000000 once looped ten billion times).
+// '%.Nf' precision bound: Python allows more, but no template needs it and the digits of a large
+// precision take long to print.
+constexpr int kMaxFormatPrecision = 1000;
+
 Value Repeat(const Value& seq, int64_t n) {
   const bool empty = seq.is_string() ? seq.str().empty() : seq.list().items.empty();
   if (seq.is_string()) {
@@ -310,7 +314,10 @@ StatusOr<std::string> PercentFormat(const std::string& fmt, const Value& args) {
     int precision = -1;
     if (j < fmt.size() && fmt[j] == '.') {
       precision = 0;
-      for (++j; j < fmt.size() && fmt[j] >= '0' && fmt[j] <= '9'; ++j) precision = precision * 10 + (fmt[j] - '0');
+      for (++j; j < fmt.size() && fmt[j] >= '0' && fmt[j] <= '9'; ++j) {
+        precision = precision * 10 + (fmt[j] - '0');
+        if (precision > kMaxFormatPrecision) return TypeError("format precision too large");
+      }
     }
     if (j >= fmt.size()) return TypeError("incomplete format");
     char c = fmt[j];
@@ -326,10 +333,13 @@ StatusOr<std::string> PercentFormat(const std::string& fmt, const Value& args) {
     } else if (c == 'r') {
       out += PyRepr(v);
     } else if ((c == 'd' || c == 'i' || c == 'f') && v.is_number()) {
-      if (c == 'f') {
-        char buf[512];
-        std::snprintf(buf, sizeof(buf), "%.*f", precision < 0 ? 6 : precision, v.as_double());
-        out += buf;
+      if (c == 'f') {  // sized first: 1e308 with 1000 decimals is 1310 characters
+        const int p = precision < 0 ? 6 : precision;
+        const int n = std::snprintf(nullptr, 0, "%.*f", p, v.as_double());
+        std::string digits(static_cast<size_t>(std::max(n, 0)) + 1, '\0');
+        std::snprintf(digits.data(), digits.size(), "%.*f", p, v.as_double());
+        digits.resize(static_cast<size_t>(std::max(n, 0)));
+        out += digits;
       } else {
         out += std::to_string(v.is_float() ? static_cast<int64_t>(v.as_double()) : v.as_int());
       }
