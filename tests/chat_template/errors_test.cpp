@@ -104,6 +104,20 @@ TEST(ChatTemplateErrors, RunawayTemplatesHitLimits) {
   EXPECT_NE(RenderError("{{ 'x\ny' | indent(10000000000) }}").find("width too large"), std::string::npos);
   EXPECT_NE(RenderError("{{ ('x\n' * 1000000) | indent(100) }}").find("result too long"), std::string::npos);
   EXPECT_NE(RenderError("{{ '%.10000000000f' % 1.5 }}").find("precision too large"), std::string::npos);
+  EXPECT_NE(RenderError("{{ ([1] * 1000) | join('x' * 10000000) }}").find("join() result longer"), std::string::npos);
+  EXPECT_NE(RenderError("{{ {'a': 1} | tojson(indent=10000000000) }}").find("indent too large"), std::string::npos);
+  // A list holding itself prints as Python prints it (it overflowed the stack); tojson refuses it.
+  EXPECT_EQ(RenderError("{% set x = [] %}{% set _ = x.append(x) %}{{ x }}{{ x == x }}"), "rendered: [[...]]True");
+  EXPECT_NE(RenderError("{% set x = [] %}{% set _ = x.append(x) %}{{ x | tojson }}").find("nested too deeply"),
+            std::string::npos);
+  // Nesting 3000 deep and lists sharing sub-lists 2^60 ways: comparing or printing them stops
+  // instead of overflowing the stack or running for ages.
+  EXPECT_EQ(RenderError("{% set ns = namespace(x=[]) %}{% for i in range(3000) %}{% set ns.x = [ns.x] %}{% endfor %}"
+                        "{{ ns.x | length }}{{ ns.x == ns.x }}{{ (ns.x | string | length) > 0 }}"),
+            "rendered: 1TrueTrue");
+  EXPECT_EQ(RenderError("{% set ns = namespace(a=[], b=[]) %}{% for i in range(60) %}{% set ns.a = [ns.a, ns.a] %}"
+                        "{% set ns.b = [ns.b, ns.b] %}{% endfor %}{{ ns.a == ns.b }}"),
+            "rendered: False");
   EXPECT_NE(RenderError("{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}")
                 .find("more than 100000 loop iterations"),
             std::string::npos);

@@ -114,6 +114,7 @@ StatusOr<Value> FJoin(Interpreter&, const Value& v, CallArgs& args) {
     }
     if (i) out += PyStr(a[0]);
     out += PyStr(item);
+    if (out.size() > kMaxTextSize) return TypeError(ds::StrCat("join() result longer than ", kMaxTextSize, " characters"));
   }
   return Value(std::move(out));
 }
@@ -129,6 +130,7 @@ StatusOr<Value> FToJson(Interpreter&, const Value& v, CallArgs& args) {
   JsonDumpOptions o;
   o.ensure_ascii = Truthy(a[0]);
   if (a[1].is_integral()) {
+    if (a[1].as_int() > 4096) return TypeError("tojson() indent too large");
     o.has_indent = true;
     o.indent.assign(std::max<int64_t>(0, a[1].as_int()), ' ');
   } else if (a[1].is_string()) {

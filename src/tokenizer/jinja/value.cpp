@@ -64,7 +64,34 @@ bool Truthy(const Value& v) {
   return false;
 }
 
+namespace {
+// Values may nest 10^5 deep (a loop wrapping a list in a list) or hold themselves (x.append(x)):
+// the recursive comparisons and reprs stop at this depth instead of overflowing the stack.
+constexpr int kMaxValueDepth = 256;
+// Element comparisons one comparison may make (lists sharing sub-lists can hold 2^60 paths).
+constexpr int64_t kMaxCompareWork = int64_t{1} << 22;
+
+bool EqualsAt(const Value& a, const Value& b, int depth, int64_t& work);
+StatusOr<bool> LessAt(const Value& a, const Value& b, int depth, int64_t& work);
+}  // namespace
+
 bool PyEquals(const Value& a, const Value& b) {
+  int64_t work = kMaxCompareWork;
+  return EqualsAt(a, b, 0, work);
+}
+
+StatusOr<bool> PyLess(const Value& a, const Value& b) {
+  int64_t work = kMaxCompareWork;
+  return LessAt(a, b, 0, work);
+}
+
+
+namespace {
+
+// Python compares an object with itself as equal without recursing; deeper than kMaxValueDepth
+// (Python: RecursionError) counts as unequal.
+bool EqualsAt(const Value& a, const Value& b, int depth, int64_t& work) {
+  if (depth > kMaxValueDepth || --work < 0) return false;
   if (a.is_number() && b.is_number()) {
     if (a.is_float() || b.is_float()) return a.as_double() == b.as_double();
     return a.as_int() == b.as_int();
@@ -77,19 +104,21 @@ bool PyEquals(const Value& a, const Value& b) {
     case Value::Type::kList: {
       const auto& x = a.list();
       const auto& y = b.list();
+      if (&x == &y) return true;
       if (x.is_tuple != y.is_tuple || x.items.size() != y.items.size()) return false;
       for (size_t i = 0; i < x.items.size(); ++i)
-        if (!PyEquals(x.items[i], y.items[i])) return false;
+        if (!EqualsAt(x.items[i], y.items[i], depth + 1, work)) return false;
       return true;
     }
     case Value::Type::kDict: {
       const auto& x = a.dict();
       const auto& y = b.dict();
       if (x.is_namespace || y.is_namespace || x.is_loop || y.is_loop) return &x == &y;
+      if (&x == &y) return true;
       if (x.items.size() != y.items.size()) return false;
       for (const auto& [k, v] : x.items) {
         const Value* other = y.Find(k);
-        if (other == nullptr || !PyEquals(v, *other)) return false;
+        if (other == nullptr || !EqualsAt(v, *other, depth + 1, work)) return false;
       }
       return true;
     }
@@ -97,7 +126,8 @@ bool PyEquals(const Value& a, const Value& b) {
   }
 }
 
-StatusOr<bool> PyLess(const Value& a, const Value& b) {
+StatusOr<bool> LessAt(const Value& a, const Value& b, int depth, int64_t& work) {
+  if (depth > kMaxValueDepth || --work < 0) return absl::InvalidArgumentError("comparison nested too deeply");
   if (a.is_undefined()) return UndefinedError(a);
   if (b.is_undefined()) return UndefinedError(b);
   if (a.is_number() && b.is_number()) {
@@ -109,14 +139,16 @@ StatusOr<bool> PyLess(const Value& a, const Value& b) {
     const auto& x = a.list().items;
     const auto& y = b.list().items;
     for (size_t i = 0; i < x.size() && i < y.size(); ++i) {
-      if (PyEquals(x[i], y[i])) continue;
-      return PyLess(x[i], y[i]);
+      if (EqualsAt(x[i], y[i], depth + 1, work)) continue;
+      return LessAt(x[i], y[i], depth + 1, work);
     }
     return x.size() < y.size();
   }
   return absl::InvalidArgumentError(ds::StrCat("'<' not supported between instances of '",
                                                PyTypeName(a), "' and '", PyTypeName(b), "'"));
 }
+
+}  // namespace
 
 std::string PyFloatRepr(double d) {
   if (std::isnan(d)) return "nan";
@@ -188,7 +220,16 @@ std::string StrRepr(const std::string& s) {
 
 }  // namespace
 
-std::string PyRepr(const Value& v) {
+namespace {
+// repr of v at nesting `depth`; a container already being printed (or deeper than kMaxValueDepth)
+// prints as Python prints a cycle: [...] / {...}.
+std::string ReprAt(const Value& v, int depth, std::vector<const void*>& open) {
+  if (v.is_list() || (v.is_dict() && !v.dict().is_namespace)) {
+    const void* self = v.is_list() ? static_cast<const void*>(&v.list()) : static_cast<const void*>(&v.dict());
+    if (depth > kMaxValueDepth || std::find(open.begin(), open.end(), self) != open.end()) {
+      return v.is_list() ? (v.list().is_tuple ? "(...)" : "[...]") : "{...}";
+    }
+  }
   switch (v.type()) {
     case Value::Type::kUndefined: return "Undefined";
     case Value::Type::kNone: return "None";
@@ -199,10 +240,12 @@ std::string PyRepr(const Value& v) {
     case Value::Type::kList: {
       const List& l = v.list();
       std::string out = l.is_tuple ? "(" : "[";
-      for (size_t i = 0; i < l.items.size(); ++i) {
+      open.push_back(&l);
+      for (size_t i = 0; i < l.items.size() && out.size() <= kMaxTextSize; ++i) {  // shared sub-lists: bounded
         if (i) out += ", ";
-        out += PyRepr(l.items[i]);
+        out += ReprAt(l.items[i], depth + 1, open);
       }
+      open.pop_back();
       if (l.is_tuple && l.items.size() == 1) out += ",";
       return out + (l.is_tuple ? ")" : "]");
     }
@@ -210,15 +253,23 @@ std::string PyRepr(const Value& v) {
       const Dict& d = v.dict();
       if (d.is_namespace) return "<Namespace>";
       std::string out = "{";
-      for (size_t i = 0; i < d.items.size(); ++i) {
+      open.push_back(&d);
+      for (size_t i = 0; i < d.items.size() && out.size() <= kMaxTextSize; ++i) {
         if (i) out += ", ";
-        out += PyRepr(d.items[i].first) + ": " + PyRepr(d.items[i].second);
+        out += ReprAt(d.items[i].first, depth + 1, open) + ": " + ReprAt(d.items[i].second, depth + 1, open);
       }
+      open.pop_back();
       return out + "}";
     }
     case Value::Type::kCallable: return ds::StrCat("<function ", v.callable().name, ">");
   }
   return "";
+}
+}  // namespace
+
+std::string PyRepr(const Value& v) {
+  std::vector<const void*> open;
+  return ReprAt(v, 0, open);
 }
 
 std::string PyTypeName(const Value& v) {
@@ -331,6 +382,7 @@ Status Dump(std::string& out, const Value& v, const JsonDumpOptions& o, int dept
   if (depth > 512) return absl::InvalidArgumentError("tojson: value nested too deeply");
   const std::string item_sep = o.has_separators ? o.item_sep : (o.has_indent ? "," : ", ");
   const std::string key_sep = o.has_separators ? o.key_sep : ": ";
+  if (out.size() > kMaxTextSize) return absl::InvalidArgumentError(ds::StrCat("tojson: result longer than ", kMaxTextSize, " characters"));
   auto newline = [&](int level) {
     if (!o.has_indent) return;
     out.push_back('\n');
