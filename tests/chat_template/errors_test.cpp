@@ -106,6 +106,9 @@ TEST(ChatTemplateErrors, RunawayTemplatesHitLimits) {
   EXPECT_NE(RenderError("{{ '%.10000000000f' % 1.5 }}").find("precision too large"), std::string::npos);
   EXPECT_NE(RenderError("{{ ([1] * 1000) | join('x' * 10000000) }}").find("join() result longer"), std::string::npos);
   EXPECT_NE(RenderError("{{ {'a': 1} | tojson(indent=10000000000) }}").find("indent too large"), std::string::npos);
+  EXPECT_NE(RenderError("{% for i in range(100000) %}{% for j in range(100000) ,%}{% endfor %}{% endfor %}")
+                .find("range() built more than"),
+            std::string::npos);
   // (A list holding itself, x.append(x), now prints [[...]] instead of overflowing the stack, but
   // it is not tested here: reference counting leaks the cycle and the ASan run reports the leak.)
   // Nesting 3000 deep and lists sharing sub-lists 2^60 ways: comparing or printing them stops

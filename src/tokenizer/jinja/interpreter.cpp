@@ -57,6 +57,14 @@ StatusOr<Interpreter::Flow> Interpreter::Emit(size_t pos, std::string_view text)
   return Flow::kNormal;
 }
 
+Status Interpreter::ChargeRangeItems(int64_t n) {
+  range_items_ += n;
+  if (range_items_ > 10 * kMaxLoopIterations) {
+    return absl::ResourceExhaustedError(ds::StrCat("range() built more than ", 10 * kMaxLoopIterations, " items"));
+  }
+  return absl::OkStatus();
+}
+
 Status Interpreter::CountIteration(size_t pos) {
   if (++iterations_ > kMaxLoopIterations) {
     return At(pos, absl::ResourceExhaustedError(ds::StrCat("more than ", kMaxLoopIterations, " loop iterations")));

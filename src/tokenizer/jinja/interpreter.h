@@ -33,6 +33,9 @@ class Interpreter {
   // Calls a callable value (macro, builtin, method).
   StatusOr<Value> Call(const Value& fn, CallArgs& args);
 
+  // Counts n items built by range() against a per-render budget (10x the loop limit).
+  Status ChargeRangeItems(int64_t n);
+
  private:
   enum class Flow { kNormal, kBreak, kContinue };
 
@@ -61,6 +64,7 @@ class Interpreter {
   std::string* out_ = nullptr;
   int call_depth_ = 0;
   int64_t iterations_ = 0;
+  int64_t range_items_ = 0;
   // Frames that define macros. Macros hold only weak references to their frame (a frame holding
   // its own macro would otherwise be a reference cycle); this list keeps them alive per render.
   std::vector<FramePtr> macro_frames_;

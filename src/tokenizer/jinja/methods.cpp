@@ -3,6 +3,7 @@
 #include <ctime>
 
 #include "tokenizer/jinja/builtins.h"
+#include "tokenizer/jinja/interpreter.h"
 #include "tokenizer/jinja/text_util.h"
 
 namespace ds::jinja {
@@ -260,7 +261,7 @@ namespace {
 
 using GlobalFn = StatusOr<Value> (*)(Interpreter&, CallArgs&);
 
-StatusOr<Value> GlobalRange(Interpreter&, CallArgs& args) {
+StatusOr<Value> GlobalRange(Interpreter& interp, CallArgs& args) {
   if (!args.keyword.empty()) return TypeError("range() takes no keyword arguments");
   int64_t v[3] = {0, 0, 1};
   const auto& p = args.positional;
@@ -276,6 +277,9 @@ StatusOr<Value> GlobalRange(Interpreter&, CallArgs& args) {
       return TypeError("Range too big. The sandbox blocks ranges larger than MAX_RANGE (100000).");
     items.emplace_back(i);
   }
+  // Ranges have their own budget: range(100000) inside a 100000-step loop (iterating a 1-tuple
+  // holding it) once ran for minutes without counting an inner iteration.
+  DS_RETURN_IF_ERROR(interp.ChargeRangeItems(static_cast<int64_t>(items.size())));
   return Value::NewList(std::move(items));
 }
 
