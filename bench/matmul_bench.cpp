@@ -122,6 +122,8 @@ void PrefillShapes(benchmark::internal::Benchmark* b) {
       for (const auto& s : shapes) b->Args({m, s[0], s[1], 2, prec});
     }
   }
+  // A V2-Lite routed expert during a 512-token prefill: 512 x 6 / 64 = 48 tokens each (gate, down).
+  b->Args({48, 1408, 2048, 2, 1})->Args({48, 2048, 1408, 2, 1});
 }
 
 BENCHMARK_CAPTURE(BM_MatMul, bf16, DType::kBF16)->Apply(DecodeShapes)->Apply(PrefillShapes)->UseRealTime();

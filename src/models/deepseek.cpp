@@ -159,8 +159,12 @@ int64_t DeepseekModel::ScratchBytes(int64_t m) const {
   // and the whole cache widened to f32 (prefill GEMMs, runtime/cpu/mla_attention_cpu.cpp).
   const int64_t widest = std::max({d, inter, c.q_lora_rank, rank, heads * c.v_head_dim});
   const int64_t threads = KernelContext(options_.threads).threads();
-  const int64_t attention = threads * (capacity_ + rank + dr) +
-                            std::min<int64_t>(4 << 20, m * heads * capacity_) + capacity_ * (rank + dr);
+  // Under reduced precision the probabilities of a block of at most max(1024, heads) query rows and
+  // the latent cache are also rounded to bf16 (half a float each).
+  const int64_t block_rows = std::min(m * heads, std::max<int64_t>(1024, heads));
+  const int64_t attention_bf16 = (std::min<int64_t>(4 << 20, block_rows * capacity_) + capacity_ * rank) / 2;
+  const int64_t attention = threads * (capacity_ + rank + dr) + std::min<int64_t>(4 << 20, m * heads * capacity_) +
+                            capacity_ * (rank + dr) + attention_bf16;
   // Decode matmul groups read up to 32 distinct inputs (per-head MLA products) or the chosen
   // experts' and the shared expert's activations.
   const int64_t k = c.num_experts_per_tok;

@@ -443,12 +443,29 @@ void CheckMoeRoute(const KernelKey& key) {
 void CheckMlaAttention(const KernelKey& key) {
   auto fn = KernelRegistry::Global().Find<MlaAttentionOp>(key.device, key.activation, key.weight).value();
   std::mt19937 rng(10);
-  const int64_t heads = 2, rank = 24, rope = 8, cap = 19;
-  // 3 tokens take the per-head path; 11 (positions with gaps, not sorted) the prefill GEMM path.
+  const int64_t rank = 24, rope = 8, cap = 19;
+  // 3 tokens take the per-head path; 11 (positions with gaps, not sorted) the prefill GEMM path,
+  // with 300 heads in blocks of 3 tokens that each see only the keys up to their last position.
+  // Reduced precision runs out = P kv on bf16 operands.
   const std::vector<int32_t> few = {2, 3, 5}, many = {4, 5, 6, 7, 9, 10, 11, 12, 13, 17, 8};
-  for (auto [cache_dtype, pos] : {std::pair{DType::kF32, few}, std::pair{DType::kBF16, few},
-                                  std::pair{DType::kF32, many}, std::pair{DType::kBF16, many}}) {
-    SCOPED_TRACE(StrCat(DTypeName(cache_dtype), " tokens=", pos.size()));
+  struct Case {
+    DType cache;
+    std::vector<int32_t> pos;
+    int64_t heads;
+    ComputePrecision precision;
+  };
+  std::vector<Case> cases;
+  for (ComputePrecision p : {ComputePrecision::kF32, ComputePrecision::kBF16}) {
+    for (DType c : {DType::kF32, DType::kBF16}) {
+      for (const Case& base : {Case{c, few, 2, p}, Case{c, many, 2, p}, Case{c, many, 300, p}}) cases.push_back(base);
+    }
+  }
+  for (const Case& cs : cases) {
+    const DType cache_dtype = cs.cache;
+    const std::vector<int32_t>& pos = cs.pos;
+    const int64_t heads = cs.heads;
+    const bool reduced = cs.precision == ComputePrecision::kBF16;
+    SCOPED_TRACE(StrCat(DTypeName(cache_dtype), " tokens=", pos.size(), " heads=", heads, reduced ? " bf16" : " f32"));
     const int64_t tokens = static_cast<int64_t>(pos.size());
     testref::Codes kvc = testref::RandomCodes(cache_dtype, cap * rank, rng);
     testref::Codes pec = testref::RandomCodes(cache_dtype, cap * rope, rng);
@@ -458,8 +475,9 @@ void CheckMlaAttention(const KernelKey& key) {
     std::vector<float> ql = RandomFloats(tokens * heads * rank, rng), qp = RandomFloats(tokens * heads * rope, rng);
     std::vector<float> out(tokens * heads * rank);
     const float scale = 0.37f;
-    KernelContext ctx(2);
+    KernelContext ctx(2, cs.precision);
     ASSERT_TRUE(fn({ql.data(), qp.data(), tokens, heads, rank, rope, &kv, &pe, pos, scale, out.data()}, ctx).ok());
+    int64_t bad = 0;
     for (int64_t t = 0; t < tokens; ++t) {
       for (int64_t h = 0; h < heads; ++h) {
         std::vector<double> p(pos[t] + 1);
@@ -472,10 +490,11 @@ void CheckMlaAttention(const KernelKey& key) {
           mx = std::max(mx, p[s]);
         }
         for (double& v : p) sum += (v = std::exp(v - mx));
-        for (int64_t i = 0; i < rank; ++i) {
+        for (int64_t i = 0; i < rank && bad < 10; ++i) {
           double want = 0;
           for (int64_t s = 0; s <= pos[t]; ++s) want += p[s] / sum * kvc.values[s * rank + i];
-          EXPECT_TRUE(Near(out[(t * heads + h) * rank + i], want, 1.0)) << t << "," << h << "," << i;
+          const bool near = Near(out[(t * heads + h) * rank + i], want, 1.0, reduced ? 1e-2 : 1e-5);
+          if (!near) ++bad, ADD_FAILURE() << t << "," << h << "," << i << ": " << out[(t * heads + h) * rank + i] << " want " << want;
         }
       }
     }

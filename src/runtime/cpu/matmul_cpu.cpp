@@ -90,12 +90,6 @@ Status GemmPanels(const WeightRows& w, const MatMulOp::Args& a, KernelContext& c
   return absl::OkStatus();
 }
 
-// Rounds m rows of x (stride ldx) to contiguous bf16 rows [m, k].
-void RowsToBf16(const float* x, int64_t m, int64_t k, int64_t ldx, uint16_t* out, int threads) {
-#pragma omp parallel for schedule(static) num_threads(threads) if (m * k > 65536)
-  for (int64_t i = 0; i < m; ++i) F32ToBf16Row(x + i * ldx, k, out + i * k);
-}
-
 // ComputePrecision::kBF16: activations rounded to bf16 once, products accumulated in f32 by
 // oneDNN's bf16 matmul (AVX512-BF16 / AMX). bf16 weights are used in place (no copy); f16 and FP8
 // weights are widened panel by panel and rounded to bf16 first.
@@ -125,6 +119,11 @@ Status GemmBf16(const WeightRows& w, const MatMulOp::Args& a, KernelContext& ctx
 }
 
 }  // namespace
+
+void RowsToBf16(const float* x, int64_t m, int64_t k, int64_t ldx, uint16_t* out, int threads) {
+#pragma omp parallel for schedule(static) num_threads(threads) if (m * k > 65536)
+  for (int64_t i = 0; i < m; ++i) F32ToBf16Row(x + i * ldx, k, out + i * k);
+}
 
 StatusOr<WeightRows> CheckMatMul(const MatMulOp::Args& a) {
   DS_ASSIGN_OR_RETURN(WeightRows w, DescribeWeight(*a.w));

@@ -18,6 +18,9 @@ Status MatMulGroup(const MatMulGroupOp::Args& args, KernelContext& ctx);
 // GEMVs with fewer weight bytes than this (in all) run on the calling thread: waking the team costs more.
 inline constexpr int64_t kMinParallelGemvBytes = 256 << 10;
 
+// Rounds m rows of x (row stride ldx) to contiguous bf16 rows [m, k], rows split over the threads.
+void RowsToBf16(const float* x, int64_t m, int64_t k, int64_t ldx, uint16_t* out, int threads);
+
 // Validates a matmul's shapes against its weight and describes the weight.
 StatusOr<WeightRows> CheckMatMul(const MatMulOp::Args& a);
 // Decode matmuls (m == 1, W stored [N, K], checked by CheckMatMul; weights[i] describes

@@ -2,7 +2,8 @@
 //
 // Decode (a few tokens): per (token, head) dot products over the cache rows. Prefill: every head
 // of a block of tokens reads the same latent cache, so scores and outputs are three GEMMs over it
-// (oneDNN, f32): scores = q_lat kv^T + q_pe pe^T, softmax with the causal mask, out = P kv.
+// (oneDNN): scores = q_lat kv^T + q_pe pe^T (f32), softmax with the causal mask, out = P kv (bf16
+// under reduced precision), in blocks of queries that each read only the keys they may see.
 #include <omp.h>
 
 #include <algorithm>
@@ -10,6 +11,7 @@
 
 #include "common/float_convert.h"
 #include "runtime/cpu/attention_rows.h"
+#include "runtime/cpu/matmul_cpu.h"
 #include "runtime/cpu/onednn_matmul.h"
 #include "runtime/cpu/vector_ops_cpu.h"
 
@@ -17,7 +19,8 @@ namespace ds::cpu {
 namespace {
 
 // Scratch slots (KernelContext) used here; the matmul kernels use 0..3.
-constexpr int kSlotThreadRows = 8, kSlotKv = 9, kSlotPe = 10, kSlotScores = 11;
+constexpr int kSlotThreadRows = 8, kSlotKv = 9, kSlotPe = 10, kSlotScores = 11, kSlotXBf16 = 12,
+              kSlotKvBf16 = 13;
 
 // Cache rows may be f32 or bf16; widen one row into `out`.
 inline const float* CacheRow(const Tensor& cache, int64_t s, float* tmp) {
@@ -28,24 +31,58 @@ inline const float* CacheRow(const Tensor& cache, int64_t s, float* tmp) {
   return tmp;
 }
 
+// Query rows (tokens x heads) per block of the GEMM path: small enough that skipping the keys after
+// each block's last position (the causal mask) saves most of the masked half, large enough that the
+// GEMMs run near peak.
+constexpr int64_t kMlaBlockRows = 1024;
+
+// Rows [0, len) of a cache as bf16: the cache itself when it is bf16, else rounded into scratch.
+const uint16_t* CacheRowsBf16(const Tensor& cache, int64_t len, KernelContext& ctx, int slot) {
+  if (cache.dtype() == DType::kBF16) return cache.data<uint16_t>();
+  const int64_t width = cache.dim(1);
+  uint16_t* out = reinterpret_cast<uint16_t*>(ctx.Scratch(slot, (len * width + 1) / 2));
+  RowsToBf16(cache.data<float>(), len, width, width, out, ctx.threads());
+  return out;
+}
+
+// y[m, n] (+)= x[m, k] W with W = rows of a cache ([n, k] when w_nk, else [k, n]): f32, or with x
+// rounded to bf16 (scratch) and W already bf16.
+Status AttentionGemm(bool bf16, const float* x, int64_t m, int64_t k, const void* w, bool w_nk, int64_t ldw,
+                     int64_t n, float* y, bool accumulate, KernelContext& ctx) {
+  if (!bf16) {
+    return OneDnnGemmF32AnyShape(x, m, k, k, static_cast<const float*>(w), w_nk, ldw, n, y, n, accumulate);
+  }
+  uint16_t* xb = reinterpret_cast<uint16_t*>(ctx.Scratch(kSlotXBf16, (m * k + 1) / 2));
+  RowsToBf16(x, m, k, k, xb, ctx.threads());
+  return OneDnnGemmBf16AnyShape(xb, m, k, k, static_cast<const uint16_t*>(w), w_nk, ldw, n, y, n, accumulate);
+}
+
 Status MlaAttentionGemm(const MlaAttentionOp::Args& a, int64_t len, KernelContext& ctx) {
+  // Scores always use f32 operands: bf16 queries and keys (scores of 10-15 in real checkpoints' sharp
+  // heads) moved a tiny V3 FP8 model's logits by a third of their range. Under reduced precision the
+  // probabilities (in [0, 1]) and latent rows of out = P kv are bf16, at twice the f32 GEMM rate.
   const float* kv = CacheRowsF32(*a.kv_cache, len, ctx, kSlotKv);
   const float* pe = CacheRowsF32(*a.pe_cache, len, ctx, kSlotPe);
-  const int64_t block = std::clamp<int64_t>(kAttentionScoreBlockFloats / (a.heads * len), 1, a.tokens);
+  const bool bf16_values = ctx.precision() == ComputePrecision::kBF16 && HasAvx512();
+  const void* values = bf16_values ? static_cast<const void*>(CacheRowsBf16(*a.kv_cache, len, ctx, kSlotKvBf16)) : kv;
+  const int64_t block_rows = std::min(kMlaBlockRows, kAttentionScoreBlockFloats / len);
+  const int64_t block = std::clamp<int64_t>(block_rows / a.heads, 1, a.tokens);
   float* scores = ctx.Scratch(kSlotScores, block * a.heads * len);
   for (int64_t t0 = 0; t0 < a.tokens; t0 += block) {
     const int64_t tb = std::min(block, a.tokens - t0), rows = tb * a.heads;
+    int64_t keys = 0;  // keys any query of the block sees: 0..max position
+    for (int64_t t = t0; t < t0 + tb; ++t) keys = std::max<int64_t>(keys, a.positions[t] + 1);
     const float* ql = a.q_lat + t0 * a.heads * a.rank;
     const float* qp = a.q_pe + t0 * a.heads * a.rope_dim;
-    DS_RETURN_IF_ERROR(OneDnnGemmF32AnyShape(ql, rows, a.rank, a.rank, kv, true, a.rank, len, scores, len, false));
-    DS_RETURN_IF_ERROR(OneDnnGemmF32AnyShape(qp, rows, a.rope_dim, a.rope_dim, pe, true, a.rope_dim, len, scores, len, true));
+    DS_RETURN_IF_ERROR(AttentionGemm(false, ql, rows, a.rank, kv, true, a.rank, keys, scores, false, ctx));
+    DS_RETURN_IF_ERROR(AttentionGemm(false, qp, rows, a.rope_dim, pe, true, a.rope_dim, keys, scores, true, ctx));
 #pragma omp parallel for schedule(static) num_threads(ctx.threads())
     for (int64_t r = 0; r < rows; ++r) {
       const int64_t n = static_cast<int64_t>(a.positions[t0 + r / a.heads]) + 1;  // causal: keys 0..pos
-      CausalSoftmaxRow(scores + r * len, n, len, a.scale);
+      CausalSoftmaxRow(scores + r * keys, n, keys, a.scale);
     }
     float* out = a.out + t0 * a.heads * a.rank;
-    DS_RETURN_IF_ERROR(OneDnnGemmF32AnyShape(scores, rows, len, len, kv, false, a.rank, a.rank, out, a.rank, false));
+    DS_RETURN_IF_ERROR(AttentionGemm(bf16_values, scores, rows, keys, values, false, a.rank, a.rank, out, false, ctx));
   }
   return absl::OkStatus();
 }

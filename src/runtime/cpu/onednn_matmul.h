@@ -22,4 +22,8 @@ Status OneDnnGemmF32AnyShape(const float* x, int64_t m, int64_t k, int64_t ldx, 
 Status OneDnnGemmBf16(const uint16_t* x, int64_t m, int64_t k, int64_t ldx, const uint16_t* w, bool w_nk,
                       int64_t ldw, int64_t n, float* y, int64_t ldy, bool accumulate);
 
+// OneDnnGemmBf16 with every dimension and stride chosen at run time (attention).
+Status OneDnnGemmBf16AnyShape(const uint16_t* x, int64_t m, int64_t k, int64_t ldx, const uint16_t* w, bool w_nk,
+                              int64_t ldw, int64_t n, float* y, int64_t ldy, bool accumulate);
+
 }  // namespace ds::cpu
