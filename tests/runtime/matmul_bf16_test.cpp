@@ -88,6 +88,17 @@ TEST(MatMulBf16Precision, RoundsOperandsToBf16AndAccumulatesInF32) {
   }
 }
 
+// bf16 primitives are built per row count and at most 512 are kept: 530 row counts evict the first
+// ones, which must then be rebuilt and still give the right products.
+TEST(MatMulBf16Precision, EveryRowCountAndEvictedPrimitivesAreRight) {
+  if (cpu::DetectedCpuIsa() != cpu::CpuIsa::kAvx512) GTEST_SKIP() << "bf16 matmuls run only with AVX-512";
+  for (int64_t m = 5; m < 535; ++m) {
+    CheckBf16MatMul({DType::kBF16, m, 8, 16, false, m % 2 == 0});
+    if (::testing::Test::HasFailure()) return;
+  }
+  for (int64_t m : {5, 6, 7}) CheckBf16MatMul({DType::kBF16, m, 8, 16, false, false});
+}
+
 TEST(MatMulBf16Precision, BelowAvx512StaysF32) {
   // With the AVX-512 variant disabled the bf16 path is not taken: results are the exact f32 ones.
   cpu::ScopedCpuIsa force(cpu::CpuIsa::kAvx2);
