@@ -51,6 +51,13 @@ const Case kCases[] = {
     {"{{ \"a\" ~ 1 ~ none ~ y }}|{{ 1 ~ 2 * 3 }}|{{ 3 * \"ab\" }}|{{ [0] * 3 }}", "a1None|16|ababab|[0, 0, 0]"},
     // '%f' output of any length (it went through a 512-byte buffer): 1e300 with 250 decimals.
     {"{{ ('%.250f' % 1e300) | length }}|{{ '%.3f' % 2.5 }}", "552|2.500"},
+    // A list holding itself prints and compares as in Python (printing it overflowed the stack).
+    // Such cycles are freed when the render ends (ContainerArena; the ASan run checks for leaks),
+    // also through a namespace, a bound method and a list the caller passed in.
+    {"{% set x = [] %}{% set _ = x.append(x) %}{{ x }}|{{ x == x }}|{{ [x] }}", "[[...]]|True|[[[...]]]"},
+    {"{% set ns = namespace(a=1) %}{% set ns.a = ns %}{% set y = [] %}{% set _ = y.append(y.append) %}"
+     "{% set _ = l.append(l) %}{{ ns.a.a.a is defined }}|{{ y | length }}|{{ l | length }}",
+     "True|1|4"},
     // Empty sequences repeat at once however large n is (a fuzzer's '' * 10^10 ran for minutes).
     {"{{ '' * 10000000000 }}|{{ [] * 10000000000 }}|{{ 'ab' * 0 }}|{{ 'ab' * -2 }}|{{ (1,) * 2 }}", "|[]|||(1, 1)"},
     {"{{ \"yes\" if x else \"no\" }}{{ \"yes\" if y else \"no\" }}[{{ \"a\" if false }}]{{ 1 if 0 else 2 if 0 else 3 }}", "yesno[]3"},

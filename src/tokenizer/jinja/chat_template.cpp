@@ -17,6 +17,7 @@ StatusOr<std::string> ChatTemplate::Render(const ChatTemplateInputs& inputs) con
   if (program_ == nullptr) return absl::FailedPreconditionError("chat template was not compiled");
   if (!inputs.extra.is_null() && !inputs.extra.is_object())
     return absl::InvalidArgumentError("chat template: extra variables must be a JSON object");
+  jinja::ContainerArena arena;  // first, so it outlives the frames and frees cycles they left
   auto root = std::make_shared<jinja::Frame>();
   root->Set("messages", jinja::FromJson(inputs.messages));
   root->Set("tools", jinja::FromJson(inputs.tools));

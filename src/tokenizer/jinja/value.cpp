@@ -9,14 +9,62 @@
 
 namespace ds::jinja {
 
+namespace {
+thread_local ContainerArena* current_arena = nullptr;
+
+// Drops the items of every recorded container still alive. The container is held while its items
+// are destroyed, since they may hold the last other reference to it.
+template <typename T>
+void EmptySurvivors(std::vector<std::weak_ptr<T>>& records) {
+  for (std::weak_ptr<T>& w : records) {
+    if (std::shared_ptr<T> c = w.lock()) {
+      auto items = std::move(c->items);
+      c->items.clear();
+    }
+  }
+}
+}  // namespace
+
+ContainerArena::ContainerArena() : previous_(current_arena) { current_arena = this; }
+
+ContainerArena::~ContainerArena() {
+  current_arena = previous_;
+  EmptySurvivors(lists_);
+  EmptySurvivors(dicts_);
+}
+
+void ContainerArena::PruneIfLarge() {
+  if (lists_.size() + dicts_.size() < prune_at_) return;
+  std::erase_if(lists_, [](const auto& w) { return w.expired(); });
+  std::erase_if(dicts_, [](const auto& w) { return w.expired(); });
+  prune_at_ = std::max<size_t>(1024, 2 * (lists_.size() + dicts_.size()));
+}
+
+void ContainerArena::Record(const ListPtr& l) {
+  if (current_arena == nullptr) return;
+  current_arena->lists_.push_back(l);
+  current_arena->PruneIfLarge();
+}
+
+void ContainerArena::Record(const DictPtr& d) {
+  if (current_arena == nullptr) return;
+  current_arena->dicts_.push_back(d);
+  current_arena->PruneIfLarge();
+}
+
 Value Value::NewList(std::vector<Value> items, bool is_tuple) {
   auto l = std::make_shared<List>();
   l->items = std::move(items);
   l->is_tuple = is_tuple;
+  ContainerArena::Record(l);
   return Value(std::move(l));
 }
 
-Value Value::NewDict() { return Value(std::make_shared<Dict>()); }
+Value Value::NewDict() {
+  auto d = std::make_shared<Dict>();
+  ContainerArena::Record(d);
+  return Value(std::move(d));
+}
 
 const void* Value::identity() const {
   switch (type()) {

@@ -109,6 +109,30 @@ struct Dict {
   void Set(const Value& key, Value value);
 };
 
+// Lists and dicts are reference-counted, so a template that makes one hold itself (x.append(x), a
+// namespace attribute set to the namespace) builds a cycle that would never be freed. While an arena
+// is alive, every list and dict made on its thread is recorded; its destructor empties the ones still
+// alive, which can only be such cycles once the render's frames are gone. Declare it before them.
+class ContainerArena {
+ public:
+  ContainerArena();
+  ~ContainerArena();
+  ContainerArena(const ContainerArena&) = delete;
+  ContainerArena& operator=(const ContainerArena&) = delete;
+
+  // Records a new container with the thread's current arena, if any.
+  static void Record(const ListPtr& l);
+  static void Record(const DictPtr& d);
+
+ private:
+  void PruneIfLarge();
+
+  std::vector<std::weak_ptr<List>> lists_;
+  std::vector<std::weak_ptr<Dict>> dicts_;
+  size_t prune_at_ = 1024;  // records kept before the expired ones are dropped
+  ContainerArena* previous_;
+};
+
 // Positional and keyword arguments of a call.
 struct CallArgs {
   std::vector<Value> positional;
