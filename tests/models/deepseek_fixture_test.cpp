@@ -76,7 +76,7 @@ TEST_P(DeepseekFixture, OneShotPrefillMatchesReferenceLogits) {
 TEST_P(DeepseekFixture, TokenByTokenAndChunkedEqualOneShot) {
   const int64_t vocab = model_->vocab_size();
   const size_t t = expected_.tokens.size();
-  for (size_t chunk : {size_t{1}, size_t{5}, size_t{7}}) {
+  for (size_t chunk : {size_t{1}, size_t{5}, size_t{7}, size_t{9}, size_t{16}}) {  // 9, 16: GEMM attention after a prefix
     auto seq = model_->NewSequence().value();
     std::vector<float> all, part;
     for (size_t i = 0; i < t; i += chunk) {
