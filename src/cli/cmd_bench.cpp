@@ -23,11 +23,12 @@ namespace ds::cli {
 namespace {
 
 constexpr char kUsage[] =
-    "usage: deepseek bench --model DIR [-p 512] [-n 128] [-t THREADS] [-r 3] [--json]\n"
+    "usage: deepseek bench --model DIR [-p 512] [-n 128] [-d 0] [-t THREADS] [-r 3] [--json]\n"
     "                      [--precision f32|bf16] [--kv-bf16] [--mmap|--no-mmap] [--bw-mib 2048]\n"
     "       deepseek bench --bandwidth [-t THREADS] [--bw-mib 2048] [--json]\n"
     "  -p N  prompt tokens per prefill run (0 skips prefill)   -n N  generated tokens per run (0 skips)\n"
     "  -t N  threads (default: all cores)                       -r N  repetitions after one warm-up\n"
+    "  -d N  tokens already in the context before each timed run (llama-bench's depth; untimed)\n"
     "  --bw-mib N  size of the read sweep that measures bandwidth (MiB)\n";
 
 // llama-bench's short options mapped onto this CLI's long ones.
@@ -39,6 +40,7 @@ std::vector<std::string> ExpandShortOptions(int argc, char** argv) {
     else if (a == "-n") out.push_back("--n-gen");
     else if (a == "-t") out.push_back("--threads");
     else if (a == "-r") out.push_back("--repetitions");
+    else if (a == "-d") out.push_back("--n-depth");
     else if (a == "-m") out.push_back("--model");
     else out.push_back(a);
   }
@@ -83,7 +85,7 @@ bool ResetPeakRss() {
 }
 
 struct BenchConfig {
-  int64_t n_prompt = 512, n_gen = 128, reps = 3;
+  int64_t n_prompt = 512, n_gen = 128, n_depth = 0, reps = 3;
   int threads = 0;
   size_t bw_bytes = size_t{2048} << 20;
   bool json = false;
@@ -106,18 +108,29 @@ StatusOr<double> PairedSweep(const BenchConfig& b, int threads, RunTimes& out) {
   return r.best_gb_s;
 }
 
-// One prefill of n_prompt tokens on a fresh sequence (tok/s).
-StatusOr<double> TimePrefill(const CausalLm& lm, const std::vector<int32_t>& prompt) {
+// A fresh sequence holding `depth` tokens already (prefilled, untimed).
+StatusOr<std::unique_ptr<SequenceState>> SequenceAtDepth(const CausalLm& lm, const std::vector<int32_t>& context,
+                                                         int64_t depth) {
   DS_ASSIGN_OR_RETURN(auto seq, lm.NewSequence());
+  std::vector<float> logits;
+  if (depth > 0) DS_RETURN_IF_ERROR(lm.Forward(*seq, std::span(context.data(), depth), false, logits));
+  return seq;
+}
+
+// One prefill of n_prompt tokens after `depth` context tokens (tok/s).
+StatusOr<double> TimePrefill(const CausalLm& lm, const std::vector<int32_t>& prompt,
+                             const std::vector<int32_t>& context, int64_t depth) {
+  DS_ASSIGN_OR_RETURN(auto seq, SequenceAtDepth(lm, context, depth));
   std::vector<float> logits;
   const auto t0 = std::chrono::steady_clock::now();
   DS_RETURN_IF_ERROR(lm.Forward(*seq, prompt, false, logits));
   return prompt.size() / Seconds(t0);
 }
 
-// n_gen single-token steps from an empty sequence, as llama-bench's tg (tok/s).
-StatusOr<double> TimeDecode(const CausalLm& lm, const std::vector<int32_t>& tokens, int64_t n) {
-  DS_ASSIGN_OR_RETURN(auto seq, lm.NewSequence());
+// n_gen single-token steps after `depth` context tokens, as llama-bench's tg (tok/s).
+StatusOr<double> TimeDecode(const CausalLm& lm, const std::vector<int32_t>& tokens, int64_t n,
+                            const std::vector<int32_t>& context, int64_t depth) {
+  DS_ASSIGN_OR_RETURN(auto seq, SequenceAtDepth(lm, context, depth));
   std::vector<float> logits;
   const auto t0 = std::chrono::steady_clock::now();
   for (int64_t i = 0; i < n; ++i) {
@@ -129,21 +142,22 @@ StatusOr<double> TimeDecode(const CausalLm& lm, const std::vector<int32_t>& toke
 Status RunModelBench(const CausalLm& lm, const BenchConfig& b, int threads, RunTimes& out) {
   std::mt19937 rng(42);
   std::uniform_int_distribution<int32_t> id(0, static_cast<int32_t>(lm.vocab_size() - 1));
-  std::vector<int32_t> prompt(std::max<int64_t>(b.n_prompt, 1));
+  std::vector<int32_t> prompt(std::max<int64_t>(b.n_prompt, 1)), context(b.n_depth);
   for (auto& t : prompt) t = id(rng);
+  for (auto& t : context) t = id(rng);
   std::fprintf(stderr, "bench: warm-up\n");
-  if (b.n_prompt > 0) DS_RETURN_IF_ERROR(TimePrefill(lm, prompt).status());
-  if (b.n_gen > 0) DS_RETURN_IF_ERROR(TimeDecode(lm, prompt, std::min<int64_t>(b.n_gen, 4)).status());
+  if (b.n_prompt > 0) DS_RETURN_IF_ERROR(TimePrefill(lm, prompt, context, b.n_depth).status());
+  if (b.n_gen > 0) DS_RETURN_IF_ERROR(TimeDecode(lm, prompt, std::min<int64_t>(b.n_gen, 4), context, b.n_depth).status());
   for (int64_t r = 0; r < b.reps; ++r) {
     if (b.n_prompt > 0) {
-      DS_ASSIGN_OR_RETURN(double v, TimePrefill(lm, prompt));
+      DS_ASSIGN_OR_RETURN(double v, TimePrefill(lm, prompt, context, b.n_depth));
       out.pp.push_back(v);
       std::fprintf(stderr, "bench: rep %lld/%lld pp%lld %.2f tok/s\n", static_cast<long long>(r + 1),
                    static_cast<long long>(b.reps), static_cast<long long>(b.n_prompt), v);
     }
     if (b.n_gen > 0) {
       DS_ASSIGN_OR_RETURN(double sweep, PairedSweep(b, threads, out));
-      DS_ASSIGN_OR_RETURN(double v, TimeDecode(lm, prompt, b.n_gen));
+      DS_ASSIGN_OR_RETURN(double v, TimeDecode(lm, prompt, b.n_gen, context, b.n_depth));
       out.tg.push_back(v);
       out.tg_sweep.push_back(sweep);
       std::fprintf(stderr, "bench: rep %lld/%lld tg%lld %.2f tok/s (sweep just before: %.2f GB/s)\n",
@@ -192,7 +206,7 @@ void PrintReport(const deepseek::ModelInfo& info, const ModelStats& stats, const
   if (b.json) {
     std::printf(
         "{\"model\": \"%s\", \"model_type\": \"%s\", \"threads\": %d, \"precision\": \"%s\", \"isa\": \"%s\", "
-        "\"n_prompt\": %lld, \"n_gen\": %lld, \"repetitions\": %lld, "
+        "\"n_prompt\": %lld, \"n_gen\": %lld, \"n_depth\": %lld, \"repetitions\": %lld, "
         "\"pp_tok_s\": %.4f, \"pp_tok_s_sd\": %.4f, \"tg_tok_s\": %.4f, \"tg_tok_s_sd\": %.4f, "
         "\"weight_bytes_per_token\": %lld, \"achieved_gb_s\": %.4f, \"bandwidth_gb_s\": %.4f, "
         "\"bandwidth_before_gb_s\": %.4f, \"bandwidth_after_gb_s\": %.4f, \"bandwidth_fraction\": %.4f, "
@@ -200,7 +214,7 @@ void PrintReport(const deepseek::ModelInfo& info, const ModelStats& stats, const
         "\"peak_rss_bytes\": %lld, \"total_params\": %lld, \"active_params\": %lld, \"weights\": \"%s\"}\n",
         info.path.c_str(), info.model_type.c_str(), threads, precision,
         std::string(cpu::CpuIsaName(cpu::ActiveCpuIsa())).c_str(), static_cast<long long>(b.n_prompt),
-        static_cast<long long>(b.n_gen), static_cast<long long>(b.reps), pp.mean, pp.sd, tg.mean, tg.sd,
+        static_cast<long long>(b.n_gen), static_cast<long long>(b.n_depth), static_cast<long long>(b.reps), pp.mean, pp.sd, tg.mean, tg.sd,
         static_cast<long long>(stats.active_weight_bytes), achieved, bw, before.best_gb_s, after.best_gb_s,
         fraction, sw.mean, pf.mean, pf.sd, static_cast<long long>(peak_rss), static_cast<long long>(info.total_params),
         static_cast<long long>(info.active_params), WeightsWhere(info));
@@ -208,8 +222,13 @@ void PrintReport(const deepseek::ModelInfo& info, const ModelStats& stats, const
   }
   std::printf("model:       %s (%s), %d thread(s), precision %s, isa %s\n", info.path.c_str(),
               info.model_type.c_str(), threads, precision, std::string(cpu::CpuIsaName(cpu::ActiveCpuIsa())).c_str());
-  if (!t.pp.empty()) std::printf("pp%-4lld      %.2f ± %.2f tok/s\n", static_cast<long long>(b.n_prompt), pp.mean, pp.sd);
-  if (!t.tg.empty()) std::printf("tg%-4lld      %.2f ± %.2f tok/s\n", static_cast<long long>(b.n_gen), tg.mean, tg.sd);
+  const std::string at = b.n_depth > 0 ? StrCat(" @ d", b.n_depth) : "";
+  if (!t.pp.empty()) {
+    std::printf("pp%-4lld      %.2f ± %.2f tok/s%s\n", static_cast<long long>(b.n_prompt), pp.mean, pp.sd, at.c_str());
+  }
+  if (!t.tg.empty()) {
+    std::printf("tg%-4lld      %.2f ± %.2f tok/s%s\n", static_cast<long long>(b.n_gen), tg.mean, tg.sd, at.c_str());
+  }
   std::printf("weights/tok: %.4f GB (%s)\n", wbytes / 1e9, WeightsWhere(info));
   std::printf("bandwidth:   %.2f GB/s (before %.2f, after %.2f)\n", bw, before.best_gb_s, after.best_gb_s);
   std::printf("decode:      %.2f GB/s achieved, fraction %.3f\n", achieved, fraction);
@@ -229,18 +248,19 @@ int RunBench(int argc, char** argv) {
   CliArgs args(static_cast<int>(ptrs.size()), ptrs.data(), WithModelFlags({"help", "json", "bandwidth"}));
   if (args.Flag("help")) return std::fputs(kUsage, stdout), 0;
   auto known = ModelOptionNames();
-  known.insert({"model", "help", "json", "bandwidth", "n-prompt", "n-gen", "repetitions", "bw-mib"});
+  known.insert({"model", "help", "json", "bandwidth", "n-prompt", "n-gen", "n-depth", "repetitions", "bw-mib"});
   BenchConfig b;
   b.n_prompt = args.GetInt("n-prompt", 512);
   b.n_gen = args.GetInt("n-gen", 128);
+  b.n_depth = args.GetInt("n-depth", 0);
   b.reps = args.GetInt("repetitions", 3);
   b.threads = static_cast<int>(args.GetInt("threads", 0));
   const int64_t bw_mib = args.GetInt("bw-mib", 2048);
   b.json = args.Flag("json");
   std::string err = args.Validate(known);
   if (err.empty()) err = PrecisionError(args);
-  if (err.empty() && (b.n_prompt < 0 || b.n_gen < 0 || b.reps < 1 || b.threads < 0 || bw_mib < 1)) {
-    err = "-p and -n must be >= 0, -r >= 1, -t >= 0 and --bw-mib >= 1";
+  if (err.empty() && (b.n_prompt < 0 || b.n_gen < 0 || b.n_depth < 0 || b.reps < 1 || b.threads < 0 || bw_mib < 1)) {
+    err = "-p, -n and -d must be >= 0, -r >= 1, -t >= 0 and --bw-mib >= 1";
   }
   if (err.empty() && !args.Flag("bandwidth") && !args.Get("model")) err = "--model (or --bandwidth) is required";
   if (!err.empty()) return Fail("bench", err + "\n" + kUsage, 2);
@@ -248,7 +268,7 @@ int RunBench(int argc, char** argv) {
   if (args.Flag("bandwidth")) return BandwidthOnly(b);
 
   deepseek::ModelOptions opts = ModelOptionsFromArgs(args);
-  opts.max_context = std::max<int64_t>(opts.max_context, std::max(b.n_prompt, b.n_gen) + 1);
+  opts.max_context = std::max<int64_t>(opts.max_context, b.n_depth + std::max(b.n_prompt, b.n_gen) + 1);
   const int threads = b.threads > 0 ? b.threads : omp_get_max_threads();
   opts.threads = threads;
   opts.load_mtp = false;  // plain decoding is measured; the MTP module's bytes are not counted either

@@ -48,6 +48,16 @@ print(sys.argv[2], sys.argv[3], "ok", out["weight_bytes_per_token"], want)
 PY
   done
 done
+# Depth (llama-bench's -d): runs after 20 context tokens, reported in the JSON and the text; a depth
+# that does not fit the model's positions is refused before anything runs.
+"$BIN" bench --model "$DATA/fixtures/tiny-v2" -p 8 -n 3 -d 20 -r 1 -t 2 --bw-mib 8 --json 2>/dev/null |
+  python3 -c 'import json, sys; o = json.load(sys.stdin); assert o["n_depth"] == 20 and o["tg_tok_s"] > 0 and o["pp_tok_s"] > 0, o'
+"$BIN" bench --model "$DATA/fixtures/tiny-v2" -p 8 -n 3 -d 20 -r 1 -t 2 --bw-mib 8 >"$TMP/depth.txt" 2>/dev/null
+grep -q "tok/s @ d20" "$TMP/depth.txt"
+if "$BIN" bench --model "$DATA/fixtures/tiny-v2" -p 8 -n 3 -d 163835 -r 1 --bw-mib 8 >"$TMP/deep.txt" 2>&1; then
+  echo "a depth beyond the model's positions was accepted"; exit 1
+fi
+grep -q "max_context 163844 exceeds" "$TMP/deep.txt"
 "$BIN" bench --bandwidth -t 1 --bw-mib 32 --json | python3 -c '
 import json, sys; o = json.load(sys.stdin); assert o["bandwidth_gb_s"] > 0 and o["threads"] == 1, o'
 "$BIN" bench --bandwidth -t 1 --bw-mib 32 | grep -q "GB/s"
@@ -65,5 +75,6 @@ expect_fail "$BIN" bench
 expect_fail "$BIN" bench --model "$TMP/missing" -p 4 -n 2 --bw-mib 8
 expect_fail "$BIN" bench --model "$DATA/fixtures/tiny-v2" -p -1
 expect_fail "$BIN" bench --model "$DATA/fixtures/tiny-v2" -r 0
+expect_fail "$BIN" bench --model "$DATA/fixtures/tiny-v2" -d -1
 expect_fail "$BIN" bench --model "$DATA/fixtures/tiny-v2" --precision fp4
 echo "bench: ok"
