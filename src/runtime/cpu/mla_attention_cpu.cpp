@@ -1,6 +1,7 @@
 // Multi-head latent attention over the compressed (latent + RoPE key) cache on CPU.
 //
-// Decode (a few tokens): per (token, head) dot products over the cache rows. Prefill: every head
+// Decode (a few tokens): 16 query rows per vector on AVX-512 (mla_decode_avx512.cpp); elsewhere per
+// (token, head) dot products over the cache rows, or the GEMMs over a longer cache. Prefill: every head
 // of a block of tokens reads the same latent cache, so scores and outputs are three GEMMs over it
 // (oneDNN): scores = q_lat kv^T + q_pe pe^T (f32), softmax with the causal mask, out = P kv (bf16
 // under reduced precision), in blocks of queries that each read only the keys they may see.
@@ -20,7 +21,7 @@ namespace {
 
 // Scratch slots (KernelContext) used here; the matmul kernels use 0..3.
 constexpr int kSlotThreadRows = 8, kSlotKv = 9, kSlotPe = 10, kSlotScores = 11, kSlotXBf16 = 12,
-              kSlotKvBf16 = 13;
+              kSlotKvBf16 = 13, kSlotDecode = 14;
 
 // Cache rows may be f32 or bf16; widen one row into `out`.
 inline const float* CacheRow(const Tensor& cache, int64_t s, float* tmp) {
@@ -35,6 +36,8 @@ inline const float* CacheRow(const Tensor& cache, int64_t s, float* tmp) {
 // each block's last position (the causal mask) saves most of the masked half, large enough that the
 // GEMMs run near peak.
 constexpr int64_t kMlaBlockRows = 1024;
+// Decoding switches to the GEMM path at this many query rows (tokens x heads) and cached keys.
+constexpr int64_t kMlaGemmMinRows = 8, kMlaGemmMinKeys = 64;
 
 // Rows [0, len) of a cache as bf16: the cache itself when it is bf16, else rounded into scratch.
 const uint16_t* CacheRowsBf16(const Tensor& cache, int64_t len, KernelContext& ctx, int slot) {
@@ -68,6 +71,7 @@ Status MlaAttentionGemm(const MlaAttentionOp::Args& a, int64_t len, KernelContex
   const int64_t block_rows = std::min(kMlaBlockRows, kAttentionScoreBlockFloats / len);
   const int64_t block = std::clamp<int64_t>(block_rows / a.heads, 1, a.tokens);
   float* scores = ctx.Scratch(kSlotScores, block * a.heads * len);
+  const bool vector_exp = HasAvx512();
   for (int64_t t0 = 0; t0 < a.tokens; t0 += block) {
     const int64_t tb = std::min(block, a.tokens - t0), rows = tb * a.heads;
     int64_t keys = 0;  // keys any query of the block sees: 0..max position
@@ -79,7 +83,11 @@ Status MlaAttentionGemm(const MlaAttentionOp::Args& a, int64_t len, KernelContex
 #pragma omp parallel for schedule(static) num_threads(ctx.threads())
     for (int64_t r = 0; r < rows; ++r) {
       const int64_t n = static_cast<int64_t>(a.positions[t0 + r / a.heads]) + 1;  // causal: keys 0..pos
-      CausalSoftmaxRow(scores + r * keys, n, keys, a.scale);
+      if (vector_exp) {
+        CausalSoftmaxRowAvx512(scores + r * keys, n, keys, a.scale);
+      } else {
+        CausalSoftmaxRow(scores + r * keys, n, keys, a.scale);
+      }
     }
     float* out = a.out + t0 * a.heads * a.rank;
     DS_RETURN_IF_ERROR(AttentionGemm(bf16_values, scores, rows, keys, values, false, a.rank, a.rank, out, false, ctx));
@@ -100,6 +108,16 @@ Status MlaAttention(const MlaAttentionOp::Args& a, KernelContext& ctx) {
   if (max_pos >= kv.dim(0)) return absl::OutOfRangeError("mla_attention: position beyond the KV cache");
   const int64_t len = max_pos + 1;
   if (a.tokens >= kAttentionGemmMinTokens) return MlaAttentionGemm(a, len, ctx);
+  // Decoding: 16 query rows per vector read each cache row once (AVX-512). Elsewhere, over a longer
+  // cache, the GEMMs read it once for all heads; the loop below reads it once per head.
+  if (HasAvx512() && a.rank % 16 == 0) {
+    const float* kv_rows = CacheRowsF32(kv, len, ctx, kSlotKv);
+    const float* pe_rows = CacheRowsF32(pe, len, ctx, kSlotPe);
+    float* scratch = ctx.Scratch(kSlotDecode, MlaDecodeScratchFloats(a.rank, a.rope_dim, len));
+    MlaDecodeAvx512(a, kv_rows, pe_rows, len, scratch, ctx.threads());
+    return absl::OkStatus();
+  }
+  if (a.tokens * a.heads >= kMlaGemmMinRows && len >= kMlaGemmMinKeys) return MlaAttentionGemm(a, len, ctx);
   const int heads_threads = static_cast<int>(std::min<int64_t>(ctx.threads(), a.heads));
   // Per-thread scores and widened cache rows, allocated once (nothing is allocated per token).
   const int64_t per_thread = len + a.rank + a.rope_dim;

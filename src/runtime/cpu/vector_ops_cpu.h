@@ -17,5 +17,7 @@ Status GqaAttention(const GqaAttentionOp::Args& a, KernelContext& ctx);
 
 // out[i] = silu(gate[i]) * up[i] for i < n, AVX-512 (vector_ops_avx512.cpp).
 void SiluMulRowAvx512(const float* gate, const float* up, int64_t n, float* out);
+// CausalSoftmaxRow (attention_rows.h) on AVX-512 with the vector exp.
+void CausalSoftmaxRowAvx512(float* row, int64_t n, int64_t len, float scale);
 
 }  // namespace ds::cpu
