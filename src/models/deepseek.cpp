@@ -163,8 +163,9 @@ int64_t DeepseekModel::ScratchBytes(int64_t m) const {
   // the latent cache are also rounded to bf16 (half a float each).
   const int64_t block_rows = std::min(m * heads, std::max<int64_t>(1024, heads));
   const int64_t attention_bf16 = (std::min<int64_t>(4 << 20, block_rows * capacity_) + capacity_ * rank) / 2;
-  // Decoding on AVX-512 transposes 16 query rows and keeps their scores down the cache.
-  const int64_t attention_decode = 16 * (rank + dr + capacity_);
+  // Decoding on AVX-512 transposes 16 query rows and keeps their scores down the cache; each thread
+  // widens 8 keys' rows of a bf16 cache.
+  const int64_t attention_decode = 16 * (rank + dr + capacity_) + threads * 8 * (rank + dr);
   const int64_t attention = threads * (capacity_ + rank + dr) + std::min<int64_t>(4 << 20, m * heads * capacity_) +
                             capacity_ * (rank + dr) + attention_bf16 + attention_decode;
   // Decode matmul groups read up to 32 distinct inputs (per-head MLA products) or the chosen

@@ -49,11 +49,10 @@ void GqaAttentionBlocksAvx512(const GqaAttentionOp::Args& a, const float* k, con
 int64_t GqaBlockScratchFloats(int64_t head_dim, int64_t len);
 
 // MLA attention for fewer than kAttentionGemmMinTokens query tokens on AVX-512
-// (mla_decode_avx512.cpp): kv / pe are the cache rows [0, len) as f32, rank a multiple of 16;
-// scratch holds MlaDecodeScratchFloats(rank, rope_dim, len) floats. Arguments already checked.
-void MlaDecodeAvx512(const MlaAttentionOp::Args& a, const float* kv, const float* pe, int64_t len, float* scratch,
-                     int threads);
-int64_t MlaDecodeScratchFloats(int64_t rank, int64_t rope_dim, int64_t len);
+// (mla_decode_avx512.cpp) over cache rows [0, len) (f32 or bf16), rank a multiple of 16; scratch
+// holds MlaDecodeScratchFloats(rank, rope_dim, len, threads) floats. Arguments already checked.
+void MlaDecodeAvx512(const MlaAttentionOp::Args& a, int64_t len, float* scratch, int threads);
+int64_t MlaDecodeScratchFloats(int64_t rank, int64_t rope_dim, int64_t len, int threads);
 
 inline float DotF32(const float* a, const float* b, int64_t n) {
   float acc = 0.0f;

@@ -111,10 +111,8 @@ Status MlaAttention(const MlaAttentionOp::Args& a, KernelContext& ctx) {
   // Decoding: 16 query rows per vector read each cache row once (AVX-512). Elsewhere, over a longer
   // cache, the GEMMs read it once for all heads; the loop below reads it once per head.
   if (HasAvx512() && a.rank % 16 == 0) {
-    const float* kv_rows = CacheRowsF32(kv, len, ctx, kSlotKv);
-    const float* pe_rows = CacheRowsF32(pe, len, ctx, kSlotPe);
-    float* scratch = ctx.Scratch(kSlotDecode, MlaDecodeScratchFloats(a.rank, a.rope_dim, len));
-    MlaDecodeAvx512(a, kv_rows, pe_rows, len, scratch, ctx.threads());
+    float* scratch = ctx.Scratch(kSlotDecode, MlaDecodeScratchFloats(a.rank, a.rope_dim, len, ctx.threads()));
+    MlaDecodeAvx512(a, len, scratch, ctx.threads());
     return absl::OkStatus();
   }
   if (a.tokens * a.heads >= kMlaGemmMinRows && len >= kMlaGemmMinKeys) return MlaAttentionGemm(a, len, ctx);

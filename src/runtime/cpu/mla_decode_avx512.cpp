@@ -49,6 +49,33 @@ void ScoreKeys(const float* rows, int64_t width, const float* qT, int64_t s0, in
   }
 }
 
+// Cache rows [s0, s1) as f32: the cache itself when it is f32, else widened into `buf` (rows
+// renumbered from s0).
+const float* RowsF32(const Tensor& cache, int64_t s0, int64_t s1, float* buf, int64_t& first) {
+  const int64_t width = cache.dim(1);
+  if (cache.dtype() == DType::kF32) {
+    first = 0;
+    return cache.data<float>();
+  }
+  const uint16_t* src = cache.data<uint16_t>() + s0 * width;
+  for (int64_t i = 0; i < (s1 - s0) * width; i += 16) {
+    const __mmask16 m = (s1 - s0) * width - i >= 16 ? __mmask16{0xFFFF}
+                                                    : static_cast<__mmask16>((1u << ((s1 - s0) * width - i)) - 1);
+    const __m512i w = _mm512_cvtepu16_epi32(_mm256_maskz_loadu_epi16(m, src + i));
+    _mm512_mask_storeu_ps(buf + i, m, _mm512_castsi512_ps(_mm512_slli_epi32(w, 16)));
+  }
+  first = s0;
+  return buf;
+}
+
+// 16 cache values of row s from column c0 as f32.
+inline __m512 Load16(const Tensor& cache, int64_t s, int64_t c0) {
+  const int64_t at = s * cache.dim(1) + c0;
+  if (cache.dtype() == DType::kF32) return _mm512_loadu_ps(cache.data<float>() + at);
+  const __m256i w = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(cache.data<uint16_t>() + at));
+  return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(w), 16));
+}
+
 // Lanes whose row may see key s (s < limit[lane]).
 inline __mmask16 Visible(__m512i limit, int64_t s) {
   return _mm512_cmpgt_epi32_mask(limit, _mm512_set1_epi32(static_cast<int>(s)));
@@ -73,12 +100,12 @@ void SoftmaxDown(float* S, int64_t len, __m512i limit, float scale) {
 }
 
 // out[lane][c0 .. c0 + 16) = sum_s P[s][lane] * kv[s][c0 .. c0 + 16), for `lanes` rows from r0.
-void WeightedColumns(const float* P, const float* kv, int64_t rank, int64_t len, int64_t c0, float* out, int64_t r0,
+void WeightedColumns(const float* P, const Tensor& kv, int64_t rank, int64_t len, int64_t c0, float* out, int64_t r0,
                      int64_t lanes) {
   __m512 acc[kLanes];
   for (auto& a : acc) a = _mm512_setzero_ps();
   for (int64_t s = 0; s < len; ++s) {
-    const __m512 v = _mm512_loadu_ps(kv + s * rank + c0);
+    const __m512 v = Load16(kv, s, c0);
     const float* p = P + s * kLanes;
     for (int64_t l = 0; l < kLanes; ++l) acc[l] = _mm512_fmadd_ps(_mm512_set1_ps(p[l]), v, acc[l]);
   }
@@ -87,15 +114,17 @@ void WeightedColumns(const float* P, const float* kv, int64_t rank, int64_t len,
 
 }  // namespace
 
-int64_t MlaDecodeScratchFloats(int64_t rank, int64_t rope_dim, int64_t len) {
-  return (rank + rope_dim + len) * kLanes;
+int64_t MlaDecodeScratchFloats(int64_t rank, int64_t rope_dim, int64_t len, int threads) {
+  return (rank + rope_dim + len) * kLanes + threads * kKeysPerStep * (rank + rope_dim);
 }
 
-void MlaDecodeAvx512(const MlaAttentionOp::Args& a, const float* kv, const float* pe, int64_t len, float* scratch,
-                     int threads) {
+void MlaDecodeAvx512(const MlaAttentionOp::Args& a, int64_t len, float* scratch, int threads) {
+  const Tensor& kv = *a.kv_cache;
+  const Tensor& pe = *a.pe_cache;
   const int64_t rows = a.tokens * a.heads;
   float* qT = scratch;                               // [rank][16] then [rope_dim][16]
   float* S = scratch + (a.rank + a.rope_dim) * kLanes;  // [len][16]
+  float* widened = S + len * kLanes;  // per thread: 8 keys' rows of a bf16 cache as f32
   for (int64_t r0 = 0; r0 < rows; r0 += kLanes) {
     const int64_t lanes = std::min(kLanes, rows - r0);
     alignas(64) int32_t limit[kLanes] = {};
@@ -104,11 +133,18 @@ void MlaDecodeAvx512(const MlaAttentionOp::Args& a, const float* kv, const float
     TransposeRows(a.q_pe, a.rope_dim, r0, lanes, qT + a.rank * kLanes);
     std::fill(S, S + len * kLanes, 0.0f);
     const int64_t key_blocks = (len + kKeysPerStep - 1) / kKeysPerStep;
-#pragma omp parallel for schedule(static) num_threads(threads)
-    for (int64_t b = 0; b < key_blocks; ++b) {
-      const int64_t s0 = b * kKeysPerStep, s1 = std::min(len, s0 + kKeysPerStep);
-      ScoreKeys(kv, a.rank, qT, s0, s1, S);
-      ScoreKeys(pe, a.rope_dim, qT + a.rank * kLanes, s0, s1, S);
+#pragma omp parallel num_threads(threads)
+    {
+      float* buf = widened + omp_get_thread_num() * kKeysPerStep * (a.rank + a.rope_dim);
+#pragma omp for schedule(static)
+      for (int64_t b = 0; b < key_blocks; ++b) {
+        const int64_t s0 = b * kKeysPerStep, s1 = std::min(len, s0 + kKeysPerStep);
+        int64_t first = 0;
+        const float* kv_rows = RowsF32(kv, s0, s1, buf, first);
+        ScoreKeys(kv_rows - first * a.rank, a.rank, qT, s0, s1, S);
+        const float* pe_rows = RowsF32(pe, s0, s1, buf + kKeysPerStep * a.rank, first);
+        ScoreKeys(pe_rows - first * a.rope_dim, a.rope_dim, qT + a.rank * kLanes, s0, s1, S);
+      }
     }
     SoftmaxDown(S, len, _mm512_load_si512(limit), a.scale);
 #pragma omp parallel for schedule(static) num_threads(threads)
