@@ -13,7 +13,7 @@
 #include <cmath>
 
 #include "runtime/cpu/attention_rows.h"
-#include "runtime/cpu/exp_avx512.h"
+#include "runtime/cpu/lanes_avx512.h"
 
 namespace ds::cpu {
 namespace {
@@ -44,24 +44,6 @@ void Scores(const float* k, int64_t width, int64_t d, const float* qt, int64_t l
     }
     for (int i = 0; i < kKeys; ++i) _mm512_store_ps(scores + (s0 + i) * kLanes, acc[i]);
   }
-}
-
-// In place: scores -> e^(score - row max), zero for masked keys; returns 1 / row sums.
-__m512 Softmax(const Tile& t, float* scores) {
-  const __m512i n = _mm512_load_si512(t.n);
-  __m512 mx = _mm512_set1_ps(-INFINITY);
-  for (int64_t s = 0; s < t.len; ++s) {
-    const __mmask16 valid = _mm512_cmpgt_epi32_mask(n, _mm512_set1_epi32(static_cast<int>(s)));
-    mx = _mm512_mask_max_ps(mx, valid, mx, _mm512_load_ps(scores + s * kLanes));
-  }
-  __m512 sum = _mm512_setzero_ps();
-  for (int64_t s = 0; s < t.len; ++s) {
-    const __mmask16 valid = _mm512_cmpgt_epi32_mask(n, _mm512_set1_epi32(static_cast<int>(s)));
-    const __m512 e = _mm512_maskz_mov_ps(valid, ExpAvx512(_mm512_sub_ps(_mm512_load_ps(scores + s * kLanes), mx)));
-    _mm512_store_ps(scores + s * kLanes, e);
-    sum = _mm512_add_ps(sum, e);
-  }
-  return _mm512_div_ps(_mm512_set1_ps(1.0f), sum);
 }
 
 // out[lane][c] = inv[lane] * sum_s p[s][lane] V[s][c], kDims dims at a time.
@@ -127,7 +109,7 @@ void GqaAttentionBlocksAvx512(const GqaAttentionOp::Args& a, const float* k, con
     }
     const int64_t kv_offset = t.g * d;
     Scores(k + kv_offset, width, d, qt, t.len, scores);
-    const __m512 inv = Softmax(t, scores);
+    const __m512 inv = SoftmaxDownLanes(scores, t.len, _mm512_load_si512(t.n));
     Values(t, v + kv_offset, width, d, scores, inv);
   }
 }

@@ -2,8 +2,8 @@
 // cache, so 16 query rows (heads, or heads of several tokens) share one vector lane each: each cache
 // row is read once per 16 rows and no dot product needs a horizontal sum.
 //   scores: S[s][lane] = sum_d kv[s][d] * qT[d][lane] (+ the RoPE part), 8 keys per q load;
-//   softmax down s for each lane (its own causal limit), with the vector exp;
-//   out[lane][c] = sum_s P[s][lane] * kv[s][c], 16 output columns per accumulator set.
+//   softmax down s for each lane (its own causal limit; queries pre-scaled), with the vector exp;
+//   out[lane][c] = sum_s P[s][lane] * kv[s][c] / lane sum, 16 output columns per accumulator set.
 #include <immintrin.h>
 #include <omp.h>
 
@@ -11,7 +11,7 @@
 #include <cmath>
 
 #include "runtime/cpu/attention_rows.h"
-#include "runtime/cpu/exp_avx512.h"
+#include "runtime/cpu/lanes_avx512.h"
 
 namespace ds::cpu {
 namespace {
@@ -19,12 +19,12 @@ namespace {
 constexpr int64_t kLanes = 16;
 constexpr int64_t kKeysPerStep = 8;  // keys sharing each load of qT (independent FMA chains)
 
-// qT[d][lane] = q row (r0 + lane), d < width (zero lanes past the last row).
-void TransposeRows(const float* q, int64_t width, int64_t r0, int64_t lanes, float* qT) {
+// qT[d][lane] = scale * q row (r0 + lane), d < width (zero lanes past the last row).
+void TransposeRows(const float* q, int64_t width, int64_t r0, int64_t lanes, float scale, float* qT) {
   std::fill(qT, qT + width * kLanes, 0.0f);
   for (int64_t l = 0; l < lanes; ++l) {
     const float* row = q + (r0 + l) * width;
-    for (int64_t d = 0; d < width; ++d) qT[d * kLanes + l] = row[d];
+    for (int64_t d = 0; d < width; ++d) qT[d * kLanes + l] = scale * row[d];
   }
 }
 
@@ -59,8 +59,7 @@ const float* RowsF32(const Tensor& cache, int64_t s0, int64_t s1, float* buf, in
   }
   const uint16_t* src = cache.data<uint16_t>() + s0 * width;
   for (int64_t i = 0; i < (s1 - s0) * width; i += 16) {
-    const __mmask16 m = (s1 - s0) * width - i >= 16 ? __mmask16{0xFFFF}
-                                                    : static_cast<__mmask16>((1u << ((s1 - s0) * width - i)) - 1);
+    const __mmask16 m = TailMask((s1 - s0) * width - i);
     const __m512i w = _mm512_cvtepu16_epi32(_mm256_maskz_loadu_epi16(m, src + i));
     _mm512_mask_storeu_ps(buf + i, m, _mm512_castsi512_ps(_mm512_slli_epi32(w, 16)));
   }
@@ -76,32 +75,10 @@ inline __m512 Load16(const Tensor& cache, int64_t s, int64_t c0) {
   return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(w), 16));
 }
 
-// Lanes whose row may see key s (s < limit[lane]).
-inline __mmask16 Visible(__m512i limit, int64_t s) {
-  return _mm512_cmpgt_epi32_mask(limit, _mm512_set1_epi32(static_cast<int>(s)));
-}
-
-// In place: P[s][lane] = softmax over s < limit[lane] of scale * S[s][lane], 0 elsewhere.
-void SoftmaxDown(float* S, int64_t len, __m512i limit, float scale) {
-  const __m512 sc = _mm512_set1_ps(scale);
-  __m512 mx = _mm512_set1_ps(-INFINITY);
-  for (int64_t s = 0; s < len; ++s) {
-    mx = _mm512_mask_max_ps(mx, Visible(limit, s), mx, _mm512_mul_ps(sc, _mm512_loadu_ps(S + s * kLanes)));
-  }
-  __m512 sum = _mm512_setzero_ps();
-  for (int64_t s = 0; s < len; ++s) {
-    const __m512 e = _mm512_maskz_mov_ps(Visible(limit, s), ExpAvx512(_mm512_fmsub_ps(sc, _mm512_loadu_ps(S + s * kLanes), mx)));
-    sum = _mm512_add_ps(sum, e);
-    _mm512_storeu_ps(S + s * kLanes, e);
-  }
-  // Padding lanes (no row) have sum 0: divide by 1 there so they stay 0, not NaN.
-  const __m512 inv = _mm512_div_ps(_mm512_set1_ps(1.0f), _mm512_mask_blend_ps(_mm512_cmp_ps_mask(sum, _mm512_setzero_ps(), _CMP_EQ_OQ), sum, _mm512_set1_ps(1.0f)));
-  for (int64_t s = 0; s < len; ++s) _mm512_storeu_ps(S + s * kLanes, _mm512_mul_ps(inv, _mm512_loadu_ps(S + s * kLanes)));
-}
-
-// out[lane][c0 .. c0 + 16) = sum_s P[s][lane] * kv[s][c0 .. c0 + 16), for `lanes` rows from r0.
-void WeightedColumns(const float* P, const Tensor& kv, int64_t rank, int64_t len, int64_t c0, float* out, int64_t r0,
-                     int64_t lanes) {
+// out[lane][c0 .. c0 + 16) = inv[lane] * sum_s P[s][lane] * kv[s][c0 .. c0 + 16), for `lanes` rows
+// from r0.
+void WeightedColumns(const float* P, const float* inv, const Tensor& kv, int64_t rank, int64_t len, int64_t c0,
+                     float* out, int64_t r0, int64_t lanes) {
   __m512 acc[kLanes];
   for (auto& a : acc) a = _mm512_setzero_ps();
   for (int64_t s = 0; s < len; ++s) {
@@ -109,7 +86,9 @@ void WeightedColumns(const float* P, const Tensor& kv, int64_t rank, int64_t len
     const float* p = P + s * kLanes;
     for (int64_t l = 0; l < kLanes; ++l) acc[l] = _mm512_fmadd_ps(_mm512_set1_ps(p[l]), v, acc[l]);
   }
-  for (int64_t l = 0; l < lanes; ++l) _mm512_storeu_ps(out + (r0 + l) * rank + c0, acc[l]);
+  for (int64_t l = 0; l < lanes; ++l) {
+    _mm512_storeu_ps(out + (r0 + l) * rank + c0, _mm512_mul_ps(_mm512_set1_ps(inv[l]), acc[l]));
+  }
 }
 
 }  // namespace
@@ -127,10 +106,10 @@ void MlaDecodeAvx512(const MlaAttentionOp::Args& a, int64_t len, float* scratch,
   float* widened = S + len * kLanes;  // per thread: 8 keys' rows of a bf16 cache as f32
   for (int64_t r0 = 0; r0 < rows; r0 += kLanes) {
     const int64_t lanes = std::min(kLanes, rows - r0);
-    alignas(64) int32_t limit[kLanes] = {};
-    for (int64_t l = 0; l < lanes; ++l) limit[l] = a.positions[(r0 + l) / a.heads] + 1;  // causal: keys 0..pos
-    TransposeRows(a.q_lat, a.rank, r0, lanes, qT);
-    TransposeRows(a.q_pe, a.rope_dim, r0, lanes, qT + a.rank * kLanes);
+    alignas(64) int32_t limit[kLanes];  // causal: keys 0..pos; padding lanes see one zero score
+    for (int64_t l = 0; l < kLanes; ++l) limit[l] = l < lanes ? a.positions[(r0 + l) / a.heads] + 1 : 1;
+    TransposeRows(a.q_lat, a.rank, r0, lanes, a.scale, qT);
+    TransposeRows(a.q_pe, a.rope_dim, r0, lanes, a.scale, qT + a.rank * kLanes);
     std::fill(S, S + len * kLanes, 0.0f);
     const int64_t key_blocks = (len + kKeysPerStep - 1) / kKeysPerStep;
 #pragma omp parallel num_threads(threads)
@@ -146,9 +125,10 @@ void MlaDecodeAvx512(const MlaAttentionOp::Args& a, int64_t len, float* scratch,
         ScoreKeys(pe_rows - first * a.rope_dim, a.rope_dim, qT + a.rank * kLanes, s0, s1, S);
       }
     }
-    SoftmaxDown(S, len, _mm512_load_si512(limit), a.scale);
+    alignas(64) float inv[kLanes];
+    _mm512_store_ps(inv, SoftmaxDownLanes(S, len, _mm512_load_si512(limit)));
 #pragma omp parallel for schedule(static) num_threads(threads)
-    for (int64_t c0 = 0; c0 < a.rank; c0 += kLanes) WeightedColumns(S, kv, a.rank, len, c0, a.out, r0, lanes);
+    for (int64_t c0 = 0; c0 < a.rank; c0 += kLanes) WeightedColumns(S, inv, kv, a.rank, len, c0, a.out, r0, lanes);
   }
 }
 

@@ -6,6 +6,7 @@
 #include <type_traits>
 
 #include "common/float_convert.h"
+#include "runtime/cpu/lanes_avx512.h"
 #include "runtime/cpu/weight_rows.h"
 
 namespace ds::cpu {
@@ -36,8 +37,6 @@ inline __m512 Load16(const uint8_t* row, int64_t c, __mmask16 mask) {
 // Load16 returns weights divided by this (a power of two: multiplying by it is exact).
 template <DType kType>
 constexpr float kLoadUnit = kType == DType::kF8E4M3 ? 256.0f : 1.0f;
-
-inline __mmask16 TailMask(int64_t n) { return n >= 16 ? 0xffff : static_cast<__mmask16>((1u << n) - 1); }
 
 // Dot of up to 4 activation rows with columns [c0, c1) of one weight row.
 // Per-row vector partial sums of kM activation rows times columns [c0, c1) of one weight row
