@@ -1,7 +1,8 @@
 // MatMul kernels on DeepSeek / R1-Distill-Qwen shapes, per weight dtype, CPU ISA variant and compute
 // precision. Decode (M = 1) reports weight bytes read per second (bytes_per_second) beside the
 // machine's read bandwidth (BM_ReadBandwidth), cycling over >= 256 MiB of weight copies so the bytes
-// come from DRAM; prefill (M = 128, 512) reports FLOP/s.
+// come from DRAM; prefill (M = 128, 512) reports FLOP/s. BM_MoeExpertsDecode runs a decode step's
+// MoE gate/up projections (shared + routed experts) as one matmul group.
 // Run: build/bin/ds_bench_kernels --benchmark_filter=MatMul
 #include <benchmark/benchmark.h>
 
@@ -136,6 +137,40 @@ BENCHMARK_CAPTURE(BM_MatMul, q4_k, DType::kQ4_K)->Apply(QuantDecodeShapes)->UseR
 BENCHMARK_CAPTURE(BM_MatMul, q5_k, DType::kQ5_K)->Apply(QuantDecodeShapes)->UseRealTime();
 BENCHMARK_CAPTURE(BM_MatMul, q6_k, DType::kQ6_K)->Apply(QuantDecodeShapes)->UseRealTime();
 BENCHMARK_CAPTURE(BM_MatMul, f32, DType::kF32)->Args({1, 3072, 2048, 2, 0})->Args({128, 3072, 2048, 2, 0})->UseRealTime();
+
+// One decode step's MoE gate/up projections as one matmul group (what MoeLayer::ForwardToken
+// runs): the shared expert(s) plus top-k routed experts, each a gate and an up weight [N, K],
+// cycled over copies so the bytes come from DRAM. Reports weight bytes read per second.
+// args: shape (0 V2-Lite: 2 shared x 1408 + 6 of 64 routed, K 2048; 1 V3: 1 shared + 8 of 256
+// routed, 2048 x 7168), dtype (0 bf16, 1 q8_0, 2 q4_k, 3 f8_e4m3 block128), precision (0 f32, 1 bf16)
+void BM_MoeExpertsDecode(benchmark::State& state) {
+  const bool v3 = state.range(0) == 1;
+  const DType dtypes[] = {DType::kBF16, DType::kQ8_0, DType::kQ4_K, DType::kF8E4M3};
+  const DType dtype = dtypes[state.range(1)];
+  const int64_t n = v3 ? 2048 : 1408, k = v3 ? 7168 : 2048, experts = v3 ? 1 + 8 : 2 + 6;
+  const std::vector<Tensor> ws = WeightCopies(RandomWeight(dtype, n, k), kDecodeBytes);
+  std::vector<float> x(k, 0.5f), y(2 * experts * n);
+  KernelContext ctx(0, state.range(2) ? ComputePrecision::kBF16 : ComputePrecision::kF32);
+  std::vector<MatMulOp::Args> items;
+  size_t next = 0, bytes = 0;
+  for (auto _ : state) {
+    items.clear();
+    for (int64_t e = 0; e < 2 * experts; ++e) {  // gate and up of each expert: distinct copies
+      const Tensor& w = ws[next++ % ws.size()];
+      items.push_back({x.data(), 1, k, k, &w, false, y.data() + e * n, n, false});
+      bytes += w.nbytes();
+    }
+    auto s = RunMatMulGroup(items, ctx);
+    if (!s.ok()) state.SkipWithError(std::string(s.message()).c_str());
+    benchmark::DoNotOptimize(y.data());
+  }
+  state.SetBytesProcessed(static_cast<int64_t>(bytes));
+  state.SetLabel(StrCat(v3 ? "V3" : "V2-Lite", " ", DTypeName(dtype), state.range(2) ? " bf16-compute" : " f32-compute"));
+}
+BENCHMARK(BM_MoeExpertsDecode)
+    ->ArgsProduct({{0, 1}, {0, 1, 2, 3}, {0}})
+    ->Args({0, 1, 1})->Args({0, 2, 1})->Args({1, 1, 1})->Args({1, 2, 1})
+    ->UseRealTime();
 
 // The yardstick for the decode rows: a 1 GiB read sweep with the default thread count.
 void BM_ReadBandwidth(benchmark::State& state) {

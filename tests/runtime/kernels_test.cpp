@@ -511,33 +511,46 @@ void CheckMlaAttention(const KernelKey& key) {
 
 // ---- GQA attention ----
 
+struct GqaCase {
+  int64_t heads, kv_heads, head_dim, capacity;
+  DType cache;
+  std::vector<int32_t> positions;  // one per token
+};
+
 void CheckGqaAttention(const KernelKey& key) {
   auto fn = KernelRegistry::Global().Find<GqaAttentionOp>(key.device, key.activation, key.weight).value();
   std::mt19937 rng(11);
-  const int64_t heads = 6, kv_heads = 2, cap = 21;
-  // Decode-sized and prefill-sized calls (positions with gaps, not sorted); head_dim 32 takes the
-  // AVX-512 tiles from 4 query rows per KV head (16 query rows per tile: 30 rows leave a partial
-  // tile; 21 keys a partial key block; one token's 3 rows stay per row), 12 the per-row path.
-  const std::vector<int32_t> one = {20}, few = {4, 5, 8}, many = {6, 7, 8, 9, 11, 12, 13, 14, 20, 10};
-  for (auto [d, cache_dtype, pos] :
-       {std::tuple{int64_t{12}, DType::kF32, few}, std::tuple{int64_t{12}, DType::kBF16, few},
-        std::tuple{int64_t{12}, DType::kF32, many}, std::tuple{int64_t{12}, DType::kBF16, many},
-        std::tuple{int64_t{32}, DType::kF32, many}, std::tuple{int64_t{32}, DType::kBF16, many},
-        std::tuple{int64_t{32}, DType::kF32, few}, std::tuple{int64_t{32}, DType::kBF16, one}}) {
-    SCOPED_TRACE(StrCat(DTypeName(cache_dtype), " tokens=", pos.size(), " head_dim=", d));
+  // Positions with gaps, not sorted. With AVX-512 and head_dim 16..128 (a multiple of 16 but not
+  // 48), up to 8 query rows per KV head take the decode kernel (1, 3, 6, 7, 8 rows; 2 tokens with
+  // their own causal limits; 21 and 70 keys: full 16-key blocks and a tail); more rows take the
+  // 16-row tiles (30 rows leave a partial tile); head_dim 12 and 48 the per-row path or tiles.
+  const std::vector<int32_t> one = {20}, two = {13, 8}, few = {4, 5, 8}, many = {6, 7, 8, 9, 11, 12, 13, 14, 20, 10};
+  const std::vector<GqaCase> cases = {
+      {6, 2, 12, 21, DType::kF32, few},   {6, 2, 12, 21, DType::kBF16, few}, {6, 2, 12, 21, DType::kF32, many},
+      {6, 2, 12, 21, DType::kBF16, many}, {6, 2, 32, 21, DType::kF32, many}, {6, 2, 32, 21, DType::kBF16, many},
+      {6, 2, 32, 21, DType::kF32, few},   {6, 2, 32, 21, DType::kBF16, one}, {6, 2, 32, 21, DType::kF32, one},
+      {12, 2, 128, 70, DType::kF32, {69}}, {12, 2, 128, 70, DType::kBF16, {45}}, {8, 1, 16, 70, DType::kF32, {66}},
+      {14, 2, 96, 70, DType::kBF16, {37}}, {4, 4, 64, 21, DType::kF32, one},  {8, 2, 32, 21, DType::kF32, two},
+      {8, 2, 32, 21, DType::kBF16, two},  {6, 2, 48, 21, DType::kF32, one},
+  };
+  for (const GqaCase& c : cases) {
+    const int64_t heads = c.heads, kv_heads = c.kv_heads, d = c.head_dim, cap = c.capacity;
+    const std::vector<int32_t>& pos = c.positions;
+    SCOPED_TRACE(StrCat(DTypeName(c.cache), " tokens=", pos.size(), " heads=", heads, "/", kv_heads, " head_dim=", d));
     const int64_t width = kv_heads * d;
     const int64_t tokens = static_cast<int64_t>(pos.size());
-    testref::Codes kc = testref::RandomCodes(cache_dtype, cap * width, rng);
-    testref::Codes vc = testref::RandomCodes(cache_dtype, cap * width, rng);
-    Tensor k = Tensor::Empty(cache_dtype, {cap, width}), v = Tensor::Empty(cache_dtype, {cap, width});
+    testref::Codes kc = testref::RandomCodes(c.cache, cap * width, rng);
+    testref::Codes vc = testref::RandomCodes(c.cache, cap * width, rng);
+    Tensor k = Tensor::Empty(c.cache, {cap, width}), v = Tensor::Empty(c.cache, {cap, width});
     std::memcpy(k.raw(), kc.bytes.data(), kc.bytes.size());
     std::memcpy(v.raw(), vc.bytes.data(), vc.bytes.size());
     std::vector<float> q = RandomFloats(tokens * heads * d, rng), out(tokens * heads * d);
     const float scale = 0.29f;
     KernelContext ctx(2);
     ASSERT_TRUE(fn({q.data(), tokens, heads, kv_heads, d, &k, &v, pos, scale, out.data()}, ctx).ok());
+    int bad = 0;
     for (int64_t t = 0; t < tokens; ++t) {
-      for (int64_t h = 0; h < heads; ++h) {
+      for (int64_t h = 0; h < heads && bad < 10; ++h) {
         const int64_t g = h / (heads / kv_heads);  // consecutive query heads share a KV head
         std::vector<double> p(pos[t] + 1);
         double mx = -INFINITY, sum = 0;
@@ -551,14 +564,16 @@ void CheckGqaAttention(const KernelKey& key) {
         for (int64_t i = 0; i < d; ++i) {
           double want = 0;
           for (int64_t s = 0; s <= pos[t]; ++s) want += p[s] / sum * vc.values[s * width + g * d + i];
-          EXPECT_TRUE(Near(out[(t * heads + h) * d + i], want, 1.0)) << t << "," << h << "," << i;
+          if (!Near(out[(t * heads + h) * d + i], want, 1.0)) {
+            ++bad, ADD_FAILURE() << t << "," << h << "," << i << ": " << out[(t * heads + h) * d + i] << " want " << want;
+          }
         }
       }
     }
     const std::vector<int32_t> beyond = {static_cast<int32_t>(cap)};
     EXPECT_FALSE(fn({q.data(), 1, heads, kv_heads, d, &k, &v, beyond, scale, out.data()}, ctx).ok());
-    EXPECT_FALSE(fn({q.data(), 1, heads, 4, d, &k, &v, pos, scale, out.data()}, ctx).ok());  // 6 % 4 != 0
-    EXPECT_FALSE(fn({q.data(), 1, heads, 3, d, &k, &v, pos, scale, out.data()}, ctx).ok());  // cache too narrow
+    EXPECT_FALSE(fn({q.data(), 1, heads, 5, d, &k, &v, pos, scale, out.data()}, ctx).ok());  // heads % 5 != 0
+    EXPECT_FALSE(fn({q.data(), 1, heads, kv_heads, d + 1, &k, &v, pos, scale, out.data()}, ctx).ok());  // cache width
   }
 }
 

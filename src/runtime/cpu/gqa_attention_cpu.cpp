@@ -1,9 +1,11 @@
-// Grouped-query attention over a plain K/V cache on CPU (Qwen2, Llama).
-// With AVX-512, head_dim a multiple of 16 and at least 4 query rows per KV head (prompts; decoding
-// when 4 or more query heads share a KV head): 16 query rows of a KV head at a time, one per
-// vector lane (gqa_attention_blocks_avx512.cpp). Otherwise per (token, head) dot products. (Per-head oneDNN GEMMs were measured slower: pp512 58 vs 91
-// tok/s on the Qwen-1.5B shape; unlike MLA's shared latent, each head's K/V slice is small and
-// strided.)
+// Grouped-query attention over a plain K/V cache on CPU (Qwen2, Llama). With AVX-512:
+// - decoding (≤ 8 query rows per KV head, head_dim 16-128): the rows of a KV head together, head
+//   dims across the lanes (gqa_decode_avx512.cpp);
+// - prompts (head_dim a multiple of 16, ≥ 4 rows per KV head): 16 query rows of a KV head at a
+//   time, one per vector lane (gqa_attention_blocks_avx512.cpp).
+// Otherwise per (token, head) dot products. (Per-head oneDNN GEMMs were measured slower: pp512 58
+// vs 91 tok/s on the Qwen-1.5B shape; unlike MLA's shared latent, each head's K/V slice is small
+// and strided.)
 #include <omp.h>
 
 #include <algorithm>
@@ -63,8 +65,15 @@ Status GqaAttention(const GqaAttentionOp::Args& a, KernelContext& ctx) {
   int64_t len = 0;
   for (int64_t t = 0; t < a.tokens; ++t) len = std::max<int64_t>(len, a.positions[t] + 1);
   const int threads = static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(ctx.threads(), a.tokens * a.heads)));
-  // Tiles pay once a KV head has a few query rows (a prompt, or decoding with grouped heads): each
-  // cache row is then read once per KV head, not once per query head.
+  // Decoding (a few query rows per KV head): head dims across the lanes, each cache row read once
+  // per KV head, in place.
+  if (HasAvx512() && GqaDecodeAvx512Fits(a.tokens * group, d)) {
+    const int kv_threads = static_cast<int>(std::min<int64_t>(threads, a.kv_heads));
+    GqaDecodeAvx512(a, len, ctx.Scratch(kSlotThreadRows, kv_threads * GqaDecodeScratchFloats(len, d)), kv_threads);
+    return absl::OkStatus();
+  }
+  // Tiles pay once a KV head has many query rows (a prompt): each cache row is then read once per
+  // 16 query rows, not once per query head.
   if (a.tokens * group >= kGqaTileMinRows && d % 16 == 0 && HasAvx512()) {
     const float* kf = CacheRowsF32(k, len, ctx, kSlotKeysF32);
     const float* vf = CacheRowsF32(v, len, ctx, kSlotValuesF32);

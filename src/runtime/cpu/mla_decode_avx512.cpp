@@ -60,8 +60,7 @@ const float* RowsF32(const Tensor& cache, int64_t s0, int64_t s1, float* buf, in
   const uint16_t* src = cache.data<uint16_t>() + s0 * width;
   for (int64_t i = 0; i < (s1 - s0) * width; i += 16) {
     const __mmask16 m = TailMask((s1 - s0) * width - i);
-    const __m512i w = _mm512_cvtepu16_epi32(_mm256_maskz_loadu_epi16(m, src + i));
-    _mm512_mask_storeu_ps(buf + i, m, _mm512_castsi512_ps(_mm512_slli_epi32(w, 16)));
+    _mm512_mask_storeu_ps(buf + i, m, Bf16x16ToF32(_mm256_maskz_loadu_epi16(m, src + i)));
   }
   first = s0;
   return buf;
@@ -71,8 +70,7 @@ const float* RowsF32(const Tensor& cache, int64_t s0, int64_t s1, float* buf, in
 inline __m512 Load16(const Tensor& cache, int64_t s, int64_t c0) {
   const int64_t at = s * cache.dim(1) + c0;
   if (cache.dtype() == DType::kF32) return _mm512_loadu_ps(cache.data<float>() + at);
-  const __m256i w = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(cache.data<uint16_t>() + at));
-  return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(w), 16));
+  return Bf16x16ToF32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(cache.data<uint16_t>() + at)));
 }
 
 // out[lane][c0 .. c0 + 16) = inv[lane] * sum_s P[s][lane] * kv[s][c0 .. c0 + 16), for `lanes` rows

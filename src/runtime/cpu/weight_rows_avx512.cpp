@@ -18,8 +18,7 @@ inline __m512 Load16(const uint8_t* row, int64_t c, __mmask16 mask) {
   if constexpr (kType == DType::kF32) {
     return _mm512_maskz_loadu_ps(mask, reinterpret_cast<const float*>(row) + c);
   } else if constexpr (kType == DType::kBF16) {
-    __m256i h = _mm256_maskz_loadu_epi16(mask, reinterpret_cast<const uint16_t*>(row) + c);
-    return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
+    return Bf16x16ToF32(_mm256_maskz_loadu_epi16(mask, reinterpret_cast<const uint16_t*>(row) + c));
   } else if constexpr (kType == DType::kF16) {
     __m256i h = _mm256_maskz_loadu_epi16(mask, reinterpret_cast<const uint16_t*>(row) + c);
     return _mm512_cvtph_ps(h);
