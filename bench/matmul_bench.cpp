@@ -136,6 +136,19 @@ BENCHMARK_CAPTURE(BM_MatMul, q5_0, DType::kQ5_0)->Apply(QuantDecodeShapes)->UseR
 BENCHMARK_CAPTURE(BM_MatMul, q4_k, DType::kQ4_K)->Apply(QuantDecodeShapes)->UseRealTime();
 BENCHMARK_CAPTURE(BM_MatMul, q5_k, DType::kQ5_K)->Apply(QuantDecodeShapes)->UseRealTime();
 BENCHMARK_CAPTURE(BM_MatMul, q6_k, DType::kQ6_K)->Apply(QuantDecodeShapes)->UseRealTime();
+// Block-quantized weights in prefill (panels dequantized, then oneDNN's bf16 or f32 matmul): a
+// V2-Lite routed expert at pp512 (48 tokens) and the same weight at 128 / 512 rows, a V3 routed
+// expert (16 tokens), the Qwen-1.5B mlp gate.
+void QuantPrefillShapes(benchmark::internal::Benchmark* b) {
+  for (int prec = 0; prec <= 1; ++prec) {
+    b->Args({48, 1408, 2048, 2, prec})->Args({128, 1408, 2048, 2, prec})->Args({512, 1408, 2048, 2, prec});
+  }
+  b->Args({16, 2048, 7168, 2, 1})->Args({512, 8960, 1536, 2, 1});
+}
+BENCHMARK_CAPTURE(BM_MatMul, q8_0, DType::kQ8_0)->Apply(QuantPrefillShapes)->UseRealTime();
+BENCHMARK_CAPTURE(BM_MatMul, q4_k, DType::kQ4_K)->Apply(QuantPrefillShapes)->UseRealTime();
+BENCHMARK_CAPTURE(BM_MatMul, q6_k, DType::kQ6_K)->Apply(QuantPrefillShapes)->UseRealTime();
+
 BENCHMARK_CAPTURE(BM_MatMul, f32, DType::kF32)->Args({1, 3072, 2048, 2, 0})->Args({128, 3072, 2048, 2, 0})->UseRealTime();
 
 // One decode step's MoE gate/up projections as one matmul group (what MoeLayer::ForwardToken
