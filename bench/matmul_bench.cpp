@@ -143,9 +143,14 @@ void QuantPrefillShapes(benchmark::internal::Benchmark* b) {
   for (int prec = 0; prec <= 1; ++prec) {
     b->Args({48, 1408, 2048, 2, prec})->Args({128, 1408, 2048, 2, prec})->Args({512, 1408, 2048, 2, prec});
   }
-  b->Args({16, 2048, 7168, 2, 1})->Args({512, 8960, 1536, 2, 1});
+  b->Args({16, 2048, 7168, 2, 1})->Args({16, 7168, 2048, 2, 1})->Args({512, 8960, 1536, 2, 1});
 }
-BENCHMARK_CAPTURE(BM_MatMul, q8_0, DType::kQ8_0)->Apply(QuantPrefillShapes)->UseRealTime();
+// The V2-Lite expert's down projection (K = 1408, not a whole number of k-quant super-blocks).
+BENCHMARK_CAPTURE(BM_MatMul, q8_0, DType::kQ8_0)
+    ->Apply(QuantPrefillShapes)
+    ->Args({48, 2048, 1408, 2, 0})
+    ->Args({48, 2048, 1408, 2, 1})
+    ->UseRealTime();
 BENCHMARK_CAPTURE(BM_MatMul, q4_k, DType::kQ4_K)->Apply(QuantPrefillShapes)->UseRealTime();
 BENCHMARK_CAPTURE(BM_MatMul, q6_k, DType::kQ6_K)->Apply(QuantPrefillShapes)->UseRealTime();
 

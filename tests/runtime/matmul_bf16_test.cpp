@@ -82,6 +82,8 @@ TEST(MatMulBf16Precision, RoundsOperandsToBf16AndAccumulatesInF32) {
     for (int64_t m : {3, 5, 40}) {
       for (bool transpose : {false, true}) {
         CheckBf16MatMul({dt, m, 300, 200, transpose, transpose});
+        // Weight rows of 2048 columns ([130, 2048] stored): m < 64 dequantizes 64-row panels.
+        CheckBf16MatMul({dt, m, transpose ? 2048 : 130, transpose ? 130 : 2048, transpose, !transpose});
         if (::testing::Test::HasFailure()) return;
       }
     }

@@ -40,8 +40,9 @@ void CheckQuantMatMulKernel(const KernelKey& key) {
   std::uniform_real_distribution<float> uni(-1.0f, 1.0f);
   // {other dim, blocked dim}; 37 * block: more than 16 small blocks (the AVX-512 kernels convert
   // scales 16 blocks at a time) and many K super-blocks per row; 4608 columns: a long row (x beyond
-  // 16 KiB, where decode GEMVs may take another path) valid for every block size.
-  const int64_t sizes[][2] = {{40, 2 * block}, {3, 3 * block}, {300, block}, {9, 37 * block}, {11, 4608}};
+  // 16 KiB, where decode GEMVs may take another path) valid for every block size; 130 x 2048: a
+  // prompt with fewer than 64 rows dequantizes 64-row panels of rows this long (two and a part).
+  const int64_t sizes[][2] = {{40, 2 * block}, {3, 3 * block}, {300, block}, {9, 37 * block}, {11, 4608}, {130, 2048}};
   for (int64_t m : {1, 2, 3, 4, 5, 17}) {  // 1..4 take the GEMV path, 5 and 17 the panel (GEMM) path
     for (const auto& s : sizes) {
       for (bool transpose : {false, true}) {

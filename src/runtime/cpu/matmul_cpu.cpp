@@ -12,11 +12,17 @@ namespace ds::cpu {
 namespace {
 
 constexpr int64_t kGemvMaxRows = 4;   // activation rows handled by the register-dequant path
-// Weight rows dequantized per oneDNN call. With few activation rows (a prompt's MoE experts: ~48
-// each at pp512 on V2-Lite, ~16 on V3) dequantizing dominates, and a panel that stays in L2 pays:
-// 64 rows ran 1.2-1.5x faster at 48 x 1408 x 2048 and 16 x 2048 x 7168 (q4_k, q8_0, q6_k; bf16
-// and f32 compute). From 128 rows up wider oneDNN calls win: 256 rows, ~1.2x at 128 and 512 rows.
-int64_t PanelRows(int64_t m, int64_t weight_rows) { return std::min<int64_t>(m < 64 ? 64 : 256, weight_rows); }
+// Weight rows dequantized per oneDNN call: 256, or 64 for few activation rows and long weight
+// rows. With few rows (a prompt's MoE experts: ~48 each at pp512 on V2-Lite, ~16 on V3)
+// dequantizing dominates and a smaller panel stays in cache: 64 rows ran 1.15-1.45x faster at
+// 48 x 1408 x 2048, 16 x 2048 x 7168 and 16 x 7168 x 2048 (q4_k, q8_0, q6_k; bf16 and f32
+// compute), but 0.87x at 48 x 2048 x 1408 (f32). From 128 activation rows up wider oneDNN calls
+// win (256 rows: ~1.2x at 128 and 512 rows).
+constexpr int64_t kPanelRows = 256, kSmallPanelRows = 64, kSmallPanelMaxM = 63, kSmallPanelMinCols = 2048;
+int64_t PanelRows(int64_t m, int64_t weight_rows, int64_t cols) {
+  const bool small = m <= kSmallPanelMaxM && cols >= kSmallPanelMinCols;
+  return std::min(small ? kSmallPanelRows : kPanelRows, weight_rows);
+}
 // y[:, n] for every weight row n, 2 <= M <= 4 activation rows at a time.
 void GemvNk(const WeightRows& w, const MatMulOp::Args& a, KernelContext& ctx) {
   const bool parallel = w.rows * w.row_bytes >= kMinParallelGemvBytes;
@@ -77,7 +83,7 @@ Status GemmPanels(const WeightRows& w, const MatMulOp::Args& a, KernelContext& c
     return OneDnnGemmF32(a.x, a.m, a.k, a.ldx, reinterpret_cast<const float*>(w.base), !a.transpose_w,
                          w.cols, a.transpose_w ? w.cols : w.rows, a.y, a.ldy, a.accumulate);
   }
-  const int64_t panel_rows = PanelRows(a.m, w.rows);
+  const int64_t panel_rows = PanelRows(a.m, w.rows, w.cols);
   float* panel = ctx.Scratch(1, panel_rows * w.cols);
   for (int64_t r0 = 0; r0 < w.rows; r0 += panel_rows) {
     const int64_t rows = std::min(panel_rows, w.rows - r0);
@@ -104,7 +110,7 @@ Status GemmBf16(const WeightRows& w, const MatMulOp::Args& a, KernelContext& ctx
     return OneDnnGemmBf16(xb, a.m, a.k, a.k, reinterpret_cast<const uint16_t*>(w.base), !a.transpose_w, w.cols,
                           a.transpose_w ? w.cols : w.rows, a.y, a.ldy, a.accumulate);
   }
-  const int64_t panel_rows = PanelRows(a.m, w.rows);
+  const int64_t panel_rows = PanelRows(a.m, w.rows, w.cols);
   float* row_f32 = ctx.Scratch(1, ctx.threads() * w.cols);  // one decoded row per thread
   uint16_t* panel_bf16 = reinterpret_cast<uint16_t*>(ctx.Scratch(3, (panel_rows * w.cols + 1) / 2));
   for (int64_t r0 = 0; r0 < w.rows; r0 += panel_rows) {
