@@ -33,9 +33,6 @@ inline void PrefetchBytes(const void* p, int64_t bytes) {
   for (int64_t b = 0; b < bytes; b += 64) _mm_prefetch(static_cast<const char*>(p) + b, _MM_HINT_T1);
 }
 
-inline __m512 Load16(const float* p) { return _mm512_loadu_ps(p); }
-inline __m512 Load16(const uint16_t* p) { return Bf16x16ToF32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p))); }
-
 // out[i] = sum of the 16 lanes of v[i], i < 16, in order.
 [[gnu::always_inline]] inline __m512 TransposeSum16(const __m512* v) {
   __m512 t[8], u[4];
@@ -52,7 +49,7 @@ inline __m512 Load16(const uint16_t* p) { return Bf16x16ToF32(_mm256_loadu_si256
   return _mm512_add_ps(_mm512_shuffle_f32x4(y01, y23, kEven), _mm512_shuffle_f32x4(y01, y23, kOdd));
 }
 
-// The query rows of one KV head: row r is query head heads_of(r) of token r / group.
+// The query rows of one KV head (MakeGroup), with their outputs and causal limits.
 struct Group {
   const float* q[kGqaDecodeMaxRows];
   float* out[kGqaDecodeMaxRows];
@@ -74,7 +71,7 @@ const float* BlockRows(const T* k, int64_t width, int64_t s0, int64_t len, float
   }
   for (int i = 0; i < kKeyBlock; ++i) {
     const T* src = k + std::min<int64_t>(s0 + i, len - 1) * width;
-    for (int c = 0; c < D16; ++c) _mm512_storeu_ps(buf + 16 * (D16 * i + c), Load16(src + 16 * c));
+    for (int c = 0; c < D16; ++c) _mm512_storeu_ps(buf + 16 * (D16 * i + c), LoadF32x16(src + 16 * c));
   }
   row_stride = 16 * D16;
   return buf;
@@ -118,7 +115,7 @@ void ValueColumns(const Group& g, const T* v, int64_t width, const float* p, int
   for (int64_t s = 0; s < g.len; ++s) {
     if (s + kPrefetchKeys < g.len) PrefetchBytes(v + (s + kPrefetchKeys) * width + 16 * c0, 16 * C * sizeof(T));
     __m512 vs[C];
-    for (int c = 0; c < C; ++c) vs[c] = Load16(v + s * width + 16 * (c0 + c));
+    for (int c = 0; c < C; ++c) vs[c] = LoadF32x16(v + s * width + 16 * (c0 + c));
     for (int r = 0; r < R; ++r) {
       const __m512 pr = _mm512_set1_ps(p[r * stride + s]);
       for (int c = 0; c < C; ++c) acc[r][c] = _mm512_fmadd_ps(pr, vs[c], acc[r][c]);
@@ -129,11 +126,17 @@ void ValueColumns(const Group& g, const T* v, int64_t width, const float* p, int
   }
 }
 
-// As many dims per pass as the accumulators allow (a divisor of D16).
+// The largest divisor of n that is at most limit.
+constexpr int LargestDivisorAtMost(int n, int limit) {
+  int c = std::min(n, limit);
+  while (n % c != 0) --c;
+  return c;
+}
+
+// As many dims per pass as the accumulators allow (a divisor of D16, so passes tile the row).
 template <int R, int D16, typename T>
 void Values(const Group& g, const T* v, int64_t width, const float* p, int64_t stride) {
-  constexpr int kFit = std::min(D16, kValueRegisters / R);
-  constexpr int C = D16 % kFit == 0 ? kFit : (D16 % 4 == 0 && kFit >= 4 ? 4 : (D16 % 2 == 0 && kFit >= 2 ? 2 : 1));
+  constexpr int C = LargestDivisorAtMost(D16, kValueRegisters / R);
   for (int c0 = 0; c0 < D16; c0 += C) ValueColumns<R, C>(g, v, width, p, stride, c0);
 }
 
@@ -170,13 +173,14 @@ void AttendAnyDims(const Group& g, const T* k, const T* v, int64_t width, int64_
   }
 }
 
-// Rows [first, first + count) of KV head h: row i is head h * group + i % group of token i / group.
-Group MakeGroup(const GqaAttentionOp::Args& a, int64_t h, int64_t first, int64_t count) {
+// The query rows of KV head h (at most kGqaDecodeMaxRows: GqaDecodeAvx512Fits): row r is query
+// head h * group + r % group of token r / group.
+Group MakeGroup(const GqaAttentionOp::Args& a, int64_t h) {
   const int64_t group = a.heads / a.kv_heads;
   Group g;
-  g.rows = static_cast<int>(count);
+  g.rows = static_cast<int>(a.tokens * group);
   for (int r = 0; r < g.rows; ++r) {
-    const int64_t row = first + r, tok = row / group, head = h * group + row % group;
+    const int64_t tok = r / group, head = h * group + r % group;
     g.q[r] = a.q + (tok * a.heads + head) * a.head_dim;
     g.out[r] = a.out + (tok * a.heads + head) * a.head_dim;
     g.n[r] = a.positions[tok] + 1;
@@ -198,13 +202,10 @@ int64_t GqaDecodeScratchFloats(int64_t len, int64_t head_dim) {
 }
 
 void GqaDecodeAvx512(const GqaAttentionOp::Args& a, int64_t len, float* thread_scratch, int threads) {
-  const int64_t rows = a.tokens * (a.heads / a.kv_heads), d = a.head_dim, width = a.kv_heads * d;
-  const int64_t groups = (rows + kGqaDecodeMaxRows - 1) / kGqaDecodeMaxRows;
-  const int64_t per_thread = GqaDecodeScratchFloats(len, d);
+  const int64_t d = a.head_dim, width = a.kv_heads * d, per_thread = GqaDecodeScratchFloats(len, d);
 #pragma omp parallel for schedule(dynamic) num_threads(threads)
-  for (int64_t item = 0; item < a.kv_heads * groups; ++item) {
-    const int64_t h = item / groups, first = item % groups * kGqaDecodeMaxRows;
-    const Group g = MakeGroup(a, h, first, std::min<int64_t>(kGqaDecodeMaxRows, rows - first));
+  for (int64_t h = 0; h < a.kv_heads; ++h) {
+    const Group g = MakeGroup(a, h);
     float* scores = thread_scratch + omp_get_thread_num() * per_thread;
     if (a.k_cache->dtype() == DType::kF32) {
       AttendAnyDims(g, a.k_cache->data<float>() + h * d, a.v_cache->data<float>() + h * d, width, d, a.scale, scores);

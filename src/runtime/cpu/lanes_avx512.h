@@ -13,6 +13,10 @@ namespace ds::cpu {
 // 16 bf16 values (their bits) as f32: bf16 is the top half of an f32.
 inline __m512 Bf16x16ToF32(__m256i bits) { return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(bits), 16)); }
 
+// 16 cache values at p as f32, from an f32 or a bf16 cache.
+inline __m512 LoadF32x16(const float* p) { return _mm512_loadu_ps(p); }
+inline __m512 LoadF32x16(const uint16_t* p) { return Bf16x16ToF32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p))); }
+
 // The first min(n, 16) lanes.
 inline __mmask16 TailMask(int64_t n) { return n >= 16 ? 0xffff : static_cast<__mmask16>((1u << n) - 1); }
 

@@ -69,8 +69,7 @@ const float* RowsF32(const Tensor& cache, int64_t s0, int64_t s1, float* buf, in
 // 16 cache values of row s from column c0 as f32.
 inline __m512 Load16(const Tensor& cache, int64_t s, int64_t c0) {
   const int64_t at = s * cache.dim(1) + c0;
-  if (cache.dtype() == DType::kF32) return _mm512_loadu_ps(cache.data<float>() + at);
-  return Bf16x16ToF32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(cache.data<uint16_t>() + at)));
+  return cache.dtype() == DType::kF32 ? LoadF32x16(cache.data<float>() + at) : LoadF32x16(cache.data<uint16_t>() + at);
 }
 
 // out[lane][c0 .. c0 + 16) = inv[lane] * sum_s P[s][lane] * kv[s][c0 .. c0 + 16), for `lanes` rows
