@@ -107,13 +107,14 @@ void DecodeShapes(benchmark::internal::Benchmark* b) {
     for (const auto& s : shapes) b->Args({1, s[0], s[1], isa, 0});
   }
 }
-// Block-quantized weights: the decode shapes at the best ISA (the scalar paths are fallbacks), f32
-// (exact) and reduced precision (8-bit activations with VNNI).
+// Block-quantized weights: the decode shapes at the best ISA, f32 (exact) and reduced precision
+// (8-bit activations with VNNI); the AVX2 fallback and the scalar path on two shapes.
 void QuantDecodeShapes(benchmark::internal::Benchmark* b) {
   const int64_t shapes[][2] = {{3072, 2048}, {1408, 2048}, {24576, 1536}, {2048, 7168}, {8960, 1536}, {1536, 8960}};
   for (int prec = 0; prec <= 1; ++prec) {
     for (const auto& s : shapes) b->Args({1, s[0], s[1], 2, prec});
   }
+  for (int isa = 0; isa <= 1; ++isa) b->Args({1, 1408, 2048, isa, 0})->Args({1, 8960, 1536, isa, 0});
 }
 // Prefill shapes at the best ISA, f32 (exact) and bf16 compute.
 void PrefillShapes(benchmark::internal::Benchmark* b) {

@@ -64,6 +64,10 @@ bool DotRowQuantAvx512(const WeightRows& w, int64_t r, const float* x, int64_t m
 // DotRowQuantAvx512. Returns the rows done: kQuantRowGroup, or 0 (other dtypes, too few rows).
 inline constexpr int kQuantRowGroup = 8;
 int DotRowsQuantAvx512(const WeightRows& w, int64_t r, int64_t rows, const float* x, float* out);
+// AVX2 versions (quant_rows_avx2.cpp): DequantizeBlock (the same floats as the scalar code) and
+// DotRowQuant over blocks dequantized into an L1 tile; false for dtypes they do not handle.
+bool DequantizeBlockAvx2(DType t, const uint8_t* block, float* out);
+bool DotRowQuantAvx2(const WeightRows& w, int64_t r, const float* x, int64_t m, int64_t ldx, float* out);
 // AVX-512 DequantizeBlock for q8_0, q4_0, q4_1, q5_0, q5_1, q4_k, q5_k, q6_k into a 64-byte aligned tile (same
 // floats as the scalar code); false for other types.
 bool DequantizeBlockAvx512(DType t, const uint8_t* block, float* out);
