@@ -107,6 +107,12 @@ void DecodeShapes(benchmark::internal::Benchmark* b) {
     for (const auto& s : shapes) b->Args({1, s[0], s[1], isa, 0});
   }
 }
+// bf16 weights with reduced precision: decode GEMVs on bf16-rounded activations (rows of more
+// than 8192 columns stay exact).
+void ReducedDecodeShapes(benchmark::internal::Benchmark* b) {
+  const int64_t shapes[][2] = {{3072, 2048}, {1408, 2048}, {24576, 1536}, {2048, 7168}, {8960, 1536}, {1536, 8960}};
+  for (const auto& s : shapes) b->Args({1, s[0], s[1], 2, 1});
+}
 // Block-quantized weights: the decode shapes at the best ISA, f32 (exact) and reduced precision
 // (8-bit activations with VNNI); the AVX2 fallback and the scalar path on two shapes.
 void QuantDecodeShapes(benchmark::internal::Benchmark* b) {
@@ -128,7 +134,11 @@ void PrefillShapes(benchmark::internal::Benchmark* b) {
   b->Args({48, 1408, 2048, 2, 1})->Args({48, 2048, 1408, 2, 1});
 }
 
-BENCHMARK_CAPTURE(BM_MatMul, bf16, DType::kBF16)->Apply(DecodeShapes)->Apply(PrefillShapes)->UseRealTime();
+BENCHMARK_CAPTURE(BM_MatMul, bf16, DType::kBF16)
+    ->Apply(DecodeShapes)
+    ->Apply(ReducedDecodeShapes)
+    ->Apply(PrefillShapes)
+    ->UseRealTime();
 BENCHMARK_CAPTURE(BM_MatMul, f16, DType::kF16)->Apply(DecodeShapes)->UseRealTime();
 BENCHMARK_CAPTURE(BM_MatMul, f8_e4m3_block128, DType::kF8E4M3)->Apply(DecodeShapes)->Apply(PrefillShapes)->UseRealTime();
 BENCHMARK_CAPTURE(BM_MatMul, q8_0, DType::kQ8_0)->Apply(QuantDecodeShapes)->UseRealTime();

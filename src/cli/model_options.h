@@ -18,7 +18,8 @@ const char* WeightsWhere(const deepseek::ModelInfo& info);
 // "" if --precision is absent, f32 or bf16; otherwise the message to print.
 std::string PrecisionError(const CliArgs& args);
 // Fills options from --threads N, --ctx N, --kv-bf16, --precision f32|bf16 (reduced-precision
-// activations: bf16 in multi-token matmuls, 8-bit in decode on GGUF block-quantized weights),
+// activations: bf16 in multi-token matmuls and in decode on bf16 weights, 8-bit in decode on GGUF
+// block-quantized weights),
 // --mmap / --no-mmap (keep the weight files mapped / read them into memory; default: into memory
 // when they take at most half the available memory), --quiet (no progress bar on stderr).
 deepseek::ModelOptions ModelOptionsFromArgs(CliArgs& args);

@@ -1,7 +1,8 @@
 // ComputePrecision::kBF16: multi-row matmuls round activations (and non-bf16 weights) to bf16 and
 // accumulate in f32. The reference rounds the same operands to bf16 by the format's definition and
-// sums exactly in double, so only f32 accumulation error may remain. Decode-sized calls (m <= 4)
-// must stay exact f32 under this precision.
+// sums exactly in double, so only f32 accumulation error may remain. Single-row (decode) calls on
+// bf16 weights of up to 8192 columns round the activations to bf16 too (bf16 dot products) where
+// the CPU has AVX512-BF16; other decode-sized calls (m <= 4) stay exact f32.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -9,6 +10,7 @@
 #include <random>
 
 #include "runtime/cpu/cpu_isa.h"
+#include "runtime/cpu/weight_rows.h"
 #include "runtime/kernel_registry.h"
 #include "reference.h"
 
@@ -54,7 +56,14 @@ void CheckBf16MatMul(const Bf16Case& c) {
     if (!sv.empty()) v = static_cast<float>(v * sv[(r / block) * sc + q / block]);
     return round ? RoundBf16(v) : static_cast<double>(v);
   };
-  const bool rounded = c.m > 4;  // decode-sized calls keep f32 activations
+  // Decode-sized calls keep f32 activations, except single rows on weights the bf16 GEMV takes.
+  bool bf16_gemv = false;
+  if (c.m == 1 && !c.transpose) {
+    auto rows = cpu::DescribeWeight(w);
+    bf16_gemv = rows.ok() && cpu::Bf16ActivationSupports(*rows);
+  }
+  const bool rounded = c.m > 4 || bf16_gemv;
+  const bool exact_weights = c.m <= 4;  // the GEMVs read weights exactly
   std::vector<float> x = testref::RandomFloats(c.m * c.k, rng);
   std::vector<float> y0 = testref::RandomFloats(c.m * c.n, rng), y = y0;
   KernelContext ctx(2, ComputePrecision::kBF16);
@@ -66,7 +75,7 @@ void CheckBf16MatMul(const Bf16Case& c) {
       double want = c.accumulate ? y0[i * c.n + j] : 0.0, mag = std::fabs(want);
       for (int64_t kk = 0; kk < c.k; ++kk) {
         const double xv = rounded ? RoundBf16(x[i * c.k + kk]) : x[i * c.k + kk];
-        const double t = xv * wval(kk, j, rounded);
+        const double t = xv * wval(kk, j, rounded && !exact_weights);
         want += t;
         mag += std::fabs(t);
       }
@@ -79,11 +88,13 @@ void CheckBf16MatMul(const Bf16Case& c) {
 TEST(MatMulBf16Precision, RoundsOperandsToBf16AndAccumulatesInF32) {
   if (cpu::DetectedCpuIsa() != cpu::CpuIsa::kAvx512) GTEST_SKIP() << "bf16 matmuls run only with AVX-512";
   for (DType dt : {DType::kBF16, DType::kF16, DType::kF8E4M3}) {
-    for (int64_t m : {3, 5, 40}) {
+    for (int64_t m : {1, 3, 5, 40}) {
       for (bool transpose : {false, true}) {
         CheckBf16MatMul({dt, m, 300, 200, transpose, transpose});
         // Weight rows of 2048 columns ([130, 2048] stored): m < 64 dequantizes 64-row panels.
         CheckBf16MatMul({dt, m, transpose ? 2048 : 130, transpose ? 130 : 2048, transpose, !transpose});
+        // 8960 columns: past the bf16 GEMV's row limit (exact path).
+        if (m == 1) CheckBf16MatMul({dt, m, 20, 8960, transpose, false});
         if (::testing::Test::HasFailure()) return;
       }
     }

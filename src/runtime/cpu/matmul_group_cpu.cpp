@@ -1,7 +1,7 @@
 // Decode GEMVs (one activation row) on the CPU, alone (MatMulOp) or several at once
 // (MatMulGroupOp). Each distinct activation row is prepared once for the kernels that read it:
-// quantized to 8-bit codes (reduced precision, block-quantized weights) or rearranged for
-// whole-line bf16 / fp8 loads. Then one parallel region: the items' weights are laid end to end
+// quantized to 8-bit codes (reduced precision, block-quantized weights), rounded to bf16 (reduced
+// precision, bf16 weights) or rearranged for whole-line bf16 / fp8 loads. Then one parallel region: the items' weights are laid end to end
 // and each thread streams a contiguous share of their bytes, cut on 8-row boundaries (the
 // long-row kernels keep their 8-row groups whole). A decode step is hundreds of such GEMVs, many
 // small (MoE experts, MLA projections): one region per group instead of one per matmul saves the
@@ -21,7 +21,7 @@ constexpr size_t kMaxItems = 32;                   // items per region (larger g
 // KernelContext scratch: 8-bit codes (int slot), their per-32 scales and sums, x rearranged.
 constexpr int kSlotQ8Codes = 1, kSlotQ8Scales = 4, kSlotQ8Sums = 5, kSlotGemvX = 6;
 
-enum class GemvPath { kQ8Activation, kAvx512, kDotRow };
+enum class GemvPath { kQ8Activation, kBf16Activation, kAvx512, kDotRow };
 
 struct GemvItem {
   const MatMulOp::Args* a;
@@ -30,16 +30,18 @@ struct GemvItem {
   int64_t prep = -1;  // offset of the prepared x in its scratch (-1: none)
   size_t owner = 0;   // the first item reading this x in this layout, which prepares it
   const float* xp = nullptr;
+  const uint16_t* xb = nullptr;  // x rounded to bf16 (kBf16Activation)
   Q8Activation act{};
   int64_t first_byte = 0, bytes = 0;  // the item's span in the group's weight bytes
 };
 
-// Reduced precision, block-quantized weights: x quantized to 8 bits once, integer dot products.
+// Reduced precision: block-quantized weights take x quantized to 8 bits once (integer dot
+// products), bf16 weights x rounded to bf16 once (bf16 dot products).
 GemvPath PathFor(const WeightRows& w, const KernelContext& ctx) {
   if (HasAvx512()) {
-    if (ctx.precision() == ComputePrecision::kBF16 && Q8ActivationSupports(w.dtype) && CpuHasAvx512Vnni()) {
-      return GemvPath::kQ8Activation;
-    }
+    const bool reduced = ctx.precision() == ComputePrecision::kBF16;
+    if (reduced && Q8ActivationSupports(w.dtype) && CpuHasAvx512Vnni()) return GemvPath::kQ8Activation;
+    if (reduced && Bf16ActivationSupports(w)) return GemvPath::kBf16Activation;
     if (!IsBlockQuantized(w.dtype)) return GemvPath::kAvx512;
   }
   return GemvPath::kDotRow;
@@ -69,9 +71,9 @@ PrepSizes PlanPreparation(std::span<GemvItem> items) {
       it.prep = sizes.q8_codes;
       sizes.q8_codes += it.w->cols;
       sizes.q8_blocks += it.w->cols / 32;
-    } else {
+    } else {  // floats, or pairs of bf16 values
       it.prep = sizes.gemv_x;
-      sizes.gemv_x += it.w->cols;
+      sizes.gemv_x += it.path == GemvPath::kBf16Activation ? (it.w->cols + 1) / 2 : it.w->cols;
     }
   }
   return sizes;
@@ -90,10 +92,15 @@ void Prepare(std::span<GemvItem> items, KernelContext& ctx) {
     if (it.owner != i) {
       it.act = items[it.owner].act;
       it.xp = items[it.owner].xp;
+      it.xb = items[it.owner].xb;
     } else if (it.path == GemvPath::kQ8Activation) {
       const int64_t block0 = it.prep / 32;  // code offsets are sums of multiples of 32
       it.act = {codes + it.prep, scales + block0, sums + block0};
       QuantizeActivation(it.a->x, it.w->cols, codes + it.prep, scales + block0, sums + block0);
+    } else if (it.path == GemvPath::kBf16Activation) {
+      uint16_t* xb = reinterpret_cast<uint16_t*>(gemv_x + it.prep);
+      PrepareBf16Activation(*it.w, it.a->x, xb);
+      it.xb = xb;
     } else {  // PrepareGemvX declines weights read without rearranging: xp stays null
       if (PrepareGemvX(*it.w, it.a->x, gemv_x + it.prep)) it.xp = gemv_x + it.prep;
     }
@@ -105,6 +112,7 @@ void RunRows(const GemvItem& it, int64_t r0, int64_t r1) {
   const MatMulOp::Args& a = *it.a;
   switch (it.path) {
     case GemvPath::kQ8Activation: return GemvRowsQ8Activation(*it.w, r0, r1, it.act, a.y, a.accumulate);
+    case GemvPath::kBf16Activation: return GemvRowsBf16Activation(*it.w, r0, r1, it.xb, a.y, a.accumulate);
     case GemvPath::kAvx512: return GemvRangeAvx512(*it.w, r0, r1, a.x, it.xp, a.y, a.accumulate);
     case GemvPath::kDotRow:
       if (HasAvx512() && it.w->cols * 4 > (16 << 10)) {  // long rows: several rows per x load

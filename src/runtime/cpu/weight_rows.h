@@ -89,4 +89,14 @@ void QuantizeActivation(const float* x, int64_t n, int8_t* q, float* d, float* s
 void GemvRowsQ8Activation(const WeightRows& w, int64_t r0, int64_t r1, const Q8Activation& a, float* y,
                           bool accumulate);
 
+// Decode with the activation row rounded to bf16 (ComputePrecision::kBF16) for bf16 weights of at
+// most 8192 columns (gemv_bf16act_avx512.cpp): vdpbf16ps products, f32 sums. Supports: whether
+// this CPU (AVX512-BF16) and weight take it.
+bool Bf16ActivationSupports(const WeightRows& w);
+// x (w.cols floats) rounded to bf16 (nearest even) into xb.
+void PrepareBf16Activation(const WeightRows& w, const float* x, uint16_t* xb);
+// y[r] (+)= dot(xb, row r) for r in [r0, r1).
+void GemvRowsBf16Activation(const WeightRows& w, int64_t r0, int64_t r1, const uint16_t* xb, float* y,
+                            bool accumulate);
+
 }  // namespace ds::cpu
