@@ -87,10 +87,12 @@ void BM_MlaAttentionDecode(benchmark::State& state) {
   });
 }
 
-// Qwen-1.5B (12 heads over 2 KV heads) and Llama-8B (32 over 8), head_dim 128.
+// Qwen-1.5B (12 heads over 2 KV heads) and Llama-8B (32 over 8), head_dim 128; and 8 heads over
+// one KV head (fewer KV heads than threads: each head's keys are split among the threads).
 void GqaShapes(benchmark::internal::Benchmark* b) {
   for (int64_t len : {2048, 8192}) {
     for (int dtype = 0; dtype <= 1; ++dtype) b->Args({12, 2, 128, len, dtype})->Args({32, 8, 128, len, dtype});
+    b->Args({8, 1, 128, len, 0});
   }
 }
 // V2-Lite (16 heads) and V3 (128 heads): latent rank 512, RoPE dims 64.

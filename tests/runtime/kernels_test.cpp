@@ -515,6 +515,7 @@ struct GqaCase {
   int64_t heads, kv_heads, head_dim, capacity;
   DType cache;
   std::vector<int32_t> positions;  // one per token
+  int threads = 2;
 };
 
 void CheckGqaAttention(const KernelKey& key) {
@@ -524,6 +525,8 @@ void CheckGqaAttention(const KernelKey& key) {
   // 48), up to 8 query rows per KV head take the decode kernel (1, 3, 6, 7, 8 rows; 2 tokens with
   // their own causal limits; 21 and 70 keys: full 16-key blocks and a tail); more rows take the
   // 16-row tiles (30 rows leave a partial tile); head_dim 12 and 48 the per-row path or tiles.
+  // With fewer KV heads than threads and 512+ keys the decode kernel splits each head's keys: 4
+  // chunks (the last shorter), and 2 chunks with one token's keys all in the first.
   const std::vector<int32_t> one = {20}, two = {13, 8}, few = {4, 5, 8}, many = {6, 7, 8, 9, 11, 12, 13, 14, 20, 10};
   const std::vector<GqaCase> cases = {
       {6, 2, 12, 21, DType::kF32, few},   {6, 2, 12, 21, DType::kBF16, few}, {6, 2, 12, 21, DType::kF32, many},
@@ -532,11 +535,13 @@ void CheckGqaAttention(const KernelKey& key) {
       {12, 2, 128, 70, DType::kF32, {69}}, {12, 2, 128, 70, DType::kBF16, {45}}, {8, 1, 16, 70, DType::kF32, {66}},
       {14, 2, 96, 70, DType::kBF16, {37}}, {4, 4, 64, 21, DType::kF32, one},  {8, 2, 32, 21, DType::kF32, two},
       {8, 2, 32, 21, DType::kBF16, two},  {6, 2, 48, 21, DType::kF32, one},
+      {8, 1, 64, 1100, DType::kF32, {1099}, 4}, {6, 2, 128, 700, DType::kBF16, {650, 300}, 4},
   };
   for (const GqaCase& c : cases) {
     const int64_t heads = c.heads, kv_heads = c.kv_heads, d = c.head_dim, cap = c.capacity;
     const std::vector<int32_t>& pos = c.positions;
-    SCOPED_TRACE(StrCat(DTypeName(c.cache), " tokens=", pos.size(), " heads=", heads, "/", kv_heads, " head_dim=", d));
+    SCOPED_TRACE(StrCat(DTypeName(c.cache), " tokens=", pos.size(), " heads=", heads, "/", kv_heads, " head_dim=", d,
+                        " threads=", c.threads));
     const int64_t width = kv_heads * d;
     const int64_t tokens = static_cast<int64_t>(pos.size());
     testref::Codes kc = testref::RandomCodes(c.cache, cap * width, rng);
@@ -546,7 +551,7 @@ void CheckGqaAttention(const KernelKey& key) {
     std::memcpy(v.raw(), vc.bytes.data(), vc.bytes.size());
     std::vector<float> q = RandomFloats(tokens * heads * d, rng), out(tokens * heads * d);
     const float scale = 0.29f;
-    KernelContext ctx(2);
+    KernelContext ctx(c.threads);
     ASSERT_TRUE(fn({q.data(), tokens, heads, kv_heads, d, &k, &v, pos, scale, out.data()}, ctx).ok());
     int bad = 0;
     for (int64_t t = 0; t < tokens; ++t) {

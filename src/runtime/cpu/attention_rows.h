@@ -50,12 +50,13 @@ int64_t GqaBlockScratchFloats(int64_t head_dim, int64_t len);
 
 // Grouped-query attention for decoding on AVX-512 (gqa_decode_avx512.cpp): at most
 // kGqaDecodeMaxRows query rows per KV head, head dims across the lanes, an f32 or bf16 cache read
-// in place over rows [0, len); thread_scratch holds GqaDecodeScratchFloats(len, head_dim) floats per thread.
-// GqaDecodeAvx512Fits says whether a call's shape is one it takes. Arguments already checked.
+// in place over rows [0, len); with fewer KV heads than threads each head's keys are split among
+// them. scratch holds GqaDecodeScratchFloats(a, len, threads) floats. GqaDecodeAvx512Fits says
+// whether a call's shape is one it takes. Arguments already checked.
 constexpr int kGqaDecodeMaxRows = 8;
 bool GqaDecodeAvx512Fits(int64_t rows_per_kv_head, int64_t head_dim);
-void GqaDecodeAvx512(const GqaAttentionOp::Args& a, int64_t len, float* thread_scratch, int threads);
-int64_t GqaDecodeScratchFloats(int64_t len, int64_t head_dim);
+void GqaDecodeAvx512(const GqaAttentionOp::Args& a, int64_t len, float* scratch, int threads);
+int64_t GqaDecodeScratchFloats(const GqaAttentionOp::Args& a, int64_t len, int threads);
 
 // MLA attention for fewer than kAttentionGemmMinTokens query tokens on AVX-512
 // (mla_decode_avx512.cpp) over cache rows [0, len) (f32 or bf16), rank a multiple of 16; scratch

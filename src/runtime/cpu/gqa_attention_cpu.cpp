@@ -1,6 +1,7 @@
 // Grouped-query attention over a plain K/V cache on CPU (Qwen2, Llama). With AVX-512:
 // - decoding (≤ 8 query rows per KV head, head_dim 16-128): the rows of a KV head together, head
-//   dims across the lanes (gqa_decode_avx512.cpp);
+//   dims across the lanes, a head's keys split among threads when heads are fewer
+//   (gqa_decode_avx512.cpp);
 // - prompts (head_dim a multiple of 16, ≥ 4 rows per KV head): 16 query rows of a KV head at a
 //   time, one per vector lane (gqa_attention_blocks_avx512.cpp).
 // Otherwise per (token, head) dot products. (Per-head oneDNN GEMMs were measured slower: pp512 58
@@ -68,8 +69,7 @@ Status GqaAttention(const GqaAttentionOp::Args& a, KernelContext& ctx) {
   // Decoding (a few query rows per KV head): head dims across the lanes, each cache row read once
   // per KV head, in place.
   if (HasAvx512() && GqaDecodeAvx512Fits(a.tokens * group, d)) {
-    const int kv_threads = static_cast<int>(std::min<int64_t>(threads, a.kv_heads));
-    GqaDecodeAvx512(a, len, ctx.Scratch(kSlotThreadRows, kv_threads * GqaDecodeScratchFloats(len, d)), kv_threads);
+    GqaDecodeAvx512(a, len, ctx.Scratch(kSlotThreadRows, GqaDecodeScratchFloats(a, len, threads)), threads);
     return absl::OkStatus();
   }
   // Tiles pay once a KV head has many query rows (a prompt): each cache row is then read once per

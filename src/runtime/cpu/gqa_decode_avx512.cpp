@@ -8,6 +8,9 @@
 //           streamed once.
 // The 16-query-rows-per-lane tiles (gqa_attention_blocks_avx512.cpp) padded a decode step's 6
 // rows to 16 lanes and broadcast every K/V element: 3x the FMAs and a load per FMA.
+// With fewer KV heads than threads, each KV head's keys are split into chunks (tasks), whose
+// softmaxes are combined from their maxima and sums (as flash-decoding does), so every thread
+// streams part of the cache.
 #include <immintrin.h>
 #include <omp.h>
 
@@ -25,6 +28,7 @@ namespace {
 constexpr int kKeyBlock = 16;       // keys per transposing sum
 constexpr int kValueRegisters = 24;  // accumulators for out (of 32 vector registers)
 constexpr int kPrefetchKeys = 32;    // keys ahead whose cache lines are requested into L2
+constexpr int64_t kMinSplitKeys = 256;  // keys per chunk at least, when a KV head is split
 
 // Requests the cache lines of `bytes` bytes at p into L2. A KV head's rows are 256-512 bytes
 // every kv_heads * that: the hardware prefetcher alone left the loads waiting (13 GB/s per layer
@@ -49,13 +53,16 @@ inline void PrefetchBytes(const void* p, int64_t bytes) {
   return _mm512_add_ps(_mm512_shuffle_f32x4(y01, y23, kEven), _mm512_shuffle_f32x4(y01, y23, kOdd));
 }
 
-// The query rows of one KV head (MakeGroup), with their outputs and causal limits.
+// The query rows of one KV head (MakeGroup), with their outputs and causal limits, over the keys
+// [k0, len) (the whole head, or one chunk of it).
 struct Group {
   const float* q[kGqaDecodeMaxRows];
   float* out[kGqaDecodeMaxRows];
   int64_t n[kGqaDecodeMaxRows];  // keys row r sees (its position + 1)
   int rows = 0;
-  int64_t len = 0;               // max of n
+  int64_t k0 = 0, len = 0;       // len: at most max of n
+  float* max = nullptr;          // per row: the softmax's max and sum over the chunk (or null)
+  float* sum = nullptr;
 };
 
 // The 16 K rows of the block at s0 as f32, row i at rows + i * row_stride: the cache rows
@@ -92,16 +99,16 @@ void ScoreBlock(const Group& g, const float* rows, int64_t row_stride, float* sc
   }
 }
 
-// scores[r][s] = K[s] . q[r] for s < len rounded up to 16.
+// scores[r][s - k0] = K[s] . q[r] for k0 <= s < len rounded up to 16.
 template <int D16, typename T>
 void Scores(const Group& g, const T* k, int64_t width, float* scores, int64_t stride, float* buf) {
-  for (int64_t s0 = 0; s0 < g.len; s0 += kKeyBlock) {
+  for (int64_t s0 = g.k0; s0 < g.len; s0 += kKeyBlock) {
     for (int64_t s = s0 + kPrefetchKeys; s < std::min(g.len, s0 + kPrefetchKeys + kKeyBlock); ++s) {
       PrefetchBytes(k + s * width, 16 * D16 * sizeof(T));
     }
     int64_t row_stride = 0;
     const float* rows = BlockRows<D16>(k, width, s0, g.len, buf, row_stride);
-    ScoreBlock<D16>(g, rows, row_stride, scores + s0, stride);
+    ScoreBlock<D16>(g, rows, row_stride, scores + (s0 - g.k0), stride);
   }
 }
 
@@ -112,12 +119,12 @@ void ValueColumns(const Group& g, const T* v, int64_t width, const float* p, int
   for (auto& row : acc) {
     for (auto& a : row) a = _mm512_setzero_ps();
   }
-  for (int64_t s = 0; s < g.len; ++s) {
+  for (int64_t s = g.k0; s < g.len; ++s) {
     if (s + kPrefetchKeys < g.len) PrefetchBytes(v + (s + kPrefetchKeys) * width + 16 * c0, 16 * C * sizeof(T));
     __m512 vs[C];
     for (int c = 0; c < C; ++c) vs[c] = LoadF32x16(v + s * width + 16 * (c0 + c));
     for (int r = 0; r < R; ++r) {
-      const __m512 pr = _mm512_set1_ps(p[r * stride + s]);
+      const __m512 pr = _mm512_set1_ps(p[r * stride + s - g.k0]);
       for (int c = 0; c < C; ++c) acc[r][c] = _mm512_fmadd_ps(pr, vs[c], acc[r][c]);
     }
   }
@@ -156,9 +163,13 @@ void ValuesForRows(const Group& g, const T* v, int64_t width, const float* p, in
 
 template <int D16, typename T>
 void Attend(const Group& g, const T* k, const T* v, int64_t width, float scale, float* scores) {
-  const int64_t stride = (g.len + kKeyBlock - 1) / kKeyBlock * kKeyBlock;
+  const int64_t keys = g.len - g.k0, stride = (keys + kKeyBlock - 1) / kKeyBlock * kKeyBlock;
   Scores<D16>(g, k, width, scores, stride, scores + kGqaDecodeMaxRows * stride);
-  for (int r = 0; r < g.rows; ++r) CausalSoftmaxRowAvx512(scores + r * stride, g.n[r], g.len, scale);
+  for (int r = 0; r < g.rows; ++r) {
+    const int64_t seen = std::clamp<int64_t>(g.n[r] - g.k0, 0, keys);
+    CausalSoftmaxRowAvx512(scores + r * stride, seen, keys, scale, g.max ? g.max + r : nullptr,
+                           g.sum ? g.sum + r : nullptr);
+  }
   ValuesForRows<D16>(g, v, width, scores, stride);
 }
 
@@ -197,23 +208,89 @@ bool GqaDecodeAvx512Fits(int64_t rows_per_kv_head, int64_t head_dim) {
          (d16 == 1 || d16 == 2 || d16 == 4 || d16 == 6 || d16 == 8);
 }
 
-int64_t GqaDecodeScratchFloats(int64_t len, int64_t head_dim) {
-  return kGqaDecodeMaxRows * (len + kKeyBlock) + kKeyBlock * head_dim;
+namespace {
+
+// Chunks per KV head: enough tasks for the threads, chunks of at least kMinSplitKeys keys.
+int64_t SplitsPerHead(int64_t kv_heads, int64_t len, int threads) {
+  const int64_t want = (threads + kv_heads - 1) / kv_heads;
+  return std::max<int64_t>(1, std::min(want, len / kMinSplitKeys));
 }
 
-void GqaDecodeAvx512(const GqaAttentionOp::Args& a, int64_t len, float* thread_scratch, int threads) {
-  const int64_t d = a.head_dim, width = a.kv_heads * d, per_thread = GqaDecodeScratchFloats(len, d);
-#pragma omp parallel for schedule(dynamic) num_threads(threads)
-  for (int64_t h = 0; h < a.kv_heads; ++h) {
-    const Group g = MakeGroup(a, h);
-    float* scores = thread_scratch + omp_get_thread_num() * per_thread;
-    if (a.k_cache->dtype() == DType::kF32) {
-      AttendAnyDims(g, a.k_cache->data<float>() + h * d, a.v_cache->data<float>() + h * d, width, d, a.scale, scores);
-    } else {
-      AttendAnyDims(g, a.k_cache->data<uint16_t>() + h * d, a.v_cache->data<uint16_t>() + h * d, width, d, a.scale,
-                    scores);
+// Keys per chunk (a multiple of the key block) when each of `len` keys' heads is cut in `splits`.
+int64_t ChunkKeys(int64_t len, int64_t splits) {
+  return ((len + splits - 1) / splits + kKeyBlock - 1) / kKeyBlock * kKeyBlock;
+}
+
+// Per thread: scores of up to kGqaDecodeMaxRows rows over a chunk, and one block of widened K.
+int64_t ThreadFloats(int64_t chunk, int64_t head_dim) {
+  return kGqaDecodeMaxRows * (chunk + kKeyBlock) + kKeyBlock * head_dim;
+}
+
+// Per chunk, when split: its rows' outputs, maxima and sums.
+int64_t ChunkFloats(int64_t head_dim) { return kGqaDecodeMaxRows * (head_dim + 2); }
+
+template <typename T>
+void AttendChunk(const GqaAttentionOp::Args& a, const Group& g, int64_t h, float* scores) {
+  const int64_t d = a.head_dim, width = a.kv_heads * d;
+  const T* k = a.k_cache->data<T>() + h * d;
+  const T* v = a.v_cache->data<T>() + h * d;
+  AttendAnyDims(g, k, v, width, d, a.scale, scores);
+}
+
+// out[r] = the softmax-weighted mean of the chunks' outputs: chunk c weighs sum_c * exp(max_c - M).
+void CombineChunks(const Group& g, const float* parts, int64_t splits, int64_t d) {
+  for (int r = 0; r < g.rows; ++r) {
+    float top = -INFINITY;
+    for (int64_t c = 0; c < splits; ++c) top = std::max(top, parts[c * ChunkFloats(d) + kGqaDecodeMaxRows * d + r]);
+    float total = 0.0f;
+    std::fill(g.out[r], g.out[r] + d, 0.0f);
+    for (int64_t c = 0; c < splits; ++c) {
+      const float* part = parts + c * ChunkFloats(d);
+      const float sum = part[kGqaDecodeMaxRows * (d + 1) + r];
+      const float weight = sum * std::exp(part[kGqaDecodeMaxRows * d + r] - top);
+      total += weight;
+      for (int64_t i = 0; i < d; ++i) g.out[r][i] += weight * part[r * d + i];
     }
+    const float inv = 1.0f / total;
+    for (int64_t i = 0; i < d; ++i) g.out[r][i] *= inv;
   }
+}
+
+}  // namespace
+
+int64_t GqaDecodeScratchFloats(const GqaAttentionOp::Args& a, int64_t len, int threads) {
+  const int64_t splits = SplitsPerHead(a.kv_heads, len, threads);
+  const int64_t parts = splits > 1 ? a.kv_heads * splits * ChunkFloats(a.head_dim) : 0;
+  return threads * ThreadFloats(ChunkKeys(len, splits), a.head_dim) + parts;
+}
+
+void GqaDecodeAvx512(const GqaAttentionOp::Args& a, int64_t len, float* scratch, int threads) {
+  const int64_t d = a.head_dim, splits = SplitsPerHead(a.kv_heads, len, threads), chunk = ChunkKeys(len, splits);
+  const int64_t tasks = a.kv_heads * splits, per_thread = ThreadFloats(chunk, d);
+  float* parts = scratch + threads * per_thread;  // used when split
+  const bool f32 = a.k_cache->dtype() == DType::kF32;
+#pragma omp parallel for schedule(dynamic) num_threads(static_cast<int>(std::min<int64_t>(threads, tasks)))
+  for (int64_t t = 0; t < tasks; ++t) {
+    const int64_t h = t / splits, c = t % splits;
+    Group g = MakeGroup(a, h);
+    if (splits > 1) {  // chunk c of the head's keys, into its part
+      g.k0 = std::min(g.len, c * chunk);
+      g.len = std::min(g.len, g.k0 + chunk);
+      float* part = parts + t * ChunkFloats(d);
+      for (int r = 0; r < g.rows; ++r) g.out[r] = part + r * d;
+      g.max = part + kGqaDecodeMaxRows * d;
+      g.sum = g.max + kGqaDecodeMaxRows;
+      if (g.k0 == g.len) {  // past every row's keys (a short last chunk): contributes nothing
+        std::fill(g.sum, g.sum + g.rows, 0.0f);
+        continue;
+      }
+    }
+    float* scores = scratch + omp_get_thread_num() * per_thread;
+    f32 ? AttendChunk<float>(a, g, h, scores) : AttendChunk<uint16_t>(a, g, h, scores);
+  }
+  if (splits == 1) return;
+#pragma omp parallel for num_threads(static_cast<int>(std::min<int64_t>(threads, a.kv_heads)))
+  for (int64_t h = 0; h < a.kv_heads; ++h) CombineChunks(MakeGroup(a, h), parts + h * splits * ChunkFloats(d), splits, d);
 }
 
 }  // namespace ds::cpu

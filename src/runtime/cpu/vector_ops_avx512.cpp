@@ -19,7 +19,7 @@ void SiluMulRowAvx512(const float* gate, const float* up, int64_t n, float* out)
   }
 }
 
-void CausalSoftmaxRowAvx512(float* row, int64_t n, int64_t len, float scale) {
+void CausalSoftmaxRowAvx512(float* row, int64_t n, int64_t len, float scale, float* max_out, float* sum_out) {
   const __m512 sc = _mm512_set1_ps(scale);
   __m512 mx = _mm512_set1_ps(-INFINITY);
   for (int64_t s = 0; s < n; s += 16) {
@@ -34,7 +34,10 @@ void CausalSoftmaxRowAvx512(float* row, int64_t n, int64_t len, float scale) {
     sum = _mm512_mask_add_ps(sum, m, sum, e);
     _mm512_mask_storeu_ps(row + s, m, e);
   }
-  const __m512 inv = _mm512_set1_ps(1.0f / _mm512_reduce_add_ps(sum));
+  const float total = _mm512_reduce_add_ps(sum);
+  if (max_out != nullptr) *max_out = _mm_cvtss_f32(_mm512_castps512_ps128(top));
+  if (sum_out != nullptr) *sum_out = total;
+  const __m512 inv = _mm512_set1_ps(1.0f / total);
   for (int64_t s = 0; s < n; s += 16) {
     const __mmask16 m = TailMask(n - s);
     _mm512_mask_storeu_ps(row + s, m, _mm512_mul_ps(inv, _mm512_maskz_loadu_ps(m, row + s)));

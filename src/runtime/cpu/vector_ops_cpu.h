@@ -17,7 +17,10 @@ Status GqaAttention(const GqaAttentionOp::Args& a, KernelContext& ctx);
 
 // out[i] = silu(gate[i]) * up[i] for i < n, AVX-512 (vector_ops_avx512.cpp).
 void SiluMulRowAvx512(const float* gate, const float* up, int64_t n, float* out);
-// CausalSoftmaxRow (attention_rows.h) on AVX-512 with the vector exp.
-void CausalSoftmaxRowAvx512(float* row, int64_t n, int64_t len, float scale);
+// CausalSoftmaxRow (attention_rows.h) on AVX-512 with the vector exp. If max_out / sum_out are
+// given they receive max(scale * row[0..n)) and the sum of exp(scale * row[s] - max) (-inf and 0
+// for n = 0: then row[0..len) is all zero), from which softmaxes over parts of a row combine.
+void CausalSoftmaxRowAvx512(float* row, int64_t n, int64_t len, float scale, float* max_out = nullptr,
+                            float* sum_out = nullptr);
 
 }  // namespace ds::cpu
