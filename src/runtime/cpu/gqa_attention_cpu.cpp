@@ -4,7 +4,7 @@
 //   (gqa_decode_avx512.cpp);
 // - prompts (head_dim a multiple of 16, ≥ 4 rows per KV head): 16 query rows of a KV head at a
 //   time, one per vector lane (gqa_attention_blocks_avx512.cpp).
-// Otherwise per (token, head) dot products. (Per-head oneDNN GEMMs were measured slower: pp512 58
+// Otherwise per (token, KV head) dot products (gqa_attention_rows.h; 8 lanes wide with AVX2). (Per-head oneDNN GEMMs were measured slower: pp512 58
 // vs 91 tok/s on the Qwen-1.5B shape; unlike MLA's shared latent, each head's K/V slice is small
 // and strided.)
 #include <omp.h>
@@ -15,20 +15,12 @@
 #include "common/float_convert.h"
 #include "common/strings.h"
 #include "runtime/cpu/attention_rows.h"
+#include "runtime/cpu/gqa_attention_rows.h"
 #include "runtime/cpu/vector_ops_cpu.h"
 #include "runtime/cpu/weight_rows.h"
 
 namespace ds::cpu {
 namespace {
-
-// One KV head's slice of cache row `s`, widened to f32 if the cache is bf16.
-inline const float* HeadRow(const Tensor& cache, int64_t s, int64_t kvh, int64_t head_dim, float* tmp) {
-  const int64_t offset = s * cache.dim(1) + kvh * head_dim;
-  if (cache.dtype() == DType::kF32) return cache.data<float>() + offset;
-  const uint16_t* src = cache.data<uint16_t>() + offset;
-  for (int64_t i = 0; i < head_dim; ++i) tmp[i] = Bf16ToF32(src[i]);
-  return tmp;
-}
 
 // Scratch slots (KernelContext) used here; the matmul kernels use 0..6.
 constexpr int kSlotThreadRows = 8, kSlotKeysF32 = 9, kSlotValuesF32 = 10;
@@ -82,35 +74,11 @@ Status GqaAttention(const GqaAttentionOp::Args& a, KernelContext& ctx) {
     return absl::OkStatus();
   }
   // Per-thread scores and a widened cache row, allocated once (nothing is allocated per token).
-  float* thread_rows = ctx.Scratch(kSlotThreadRows, threads * (len + d));
-#pragma omp parallel num_threads(threads)
-  {
-    float* scores = thread_rows + omp_get_thread_num() * (len + d);
-    float* tmp = scores + len;
-#pragma omp for collapse(2) schedule(static)
-    for (int64_t t = 0; t < a.tokens; ++t) {
-      for (int64_t h = 0; h < a.heads; ++h) {
-        const int64_t n = static_cast<int64_t>(a.positions[t]) + 1;  // causal: keys 0..pos
-        const int64_t kvh = h / group;
-        const float* q = a.q + (t * a.heads + h) * d;
-        float mx = -INFINITY;
-        for (int64_t s = 0; s < n; ++s) {
-          scores[s] = a.scale * DotF32(q, HeadRow(k, s, kvh, d, tmp), d);
-          mx = std::max(mx, scores[s]);
-        }
-        float sum = 0.0f;
-        for (int64_t s = 0; s < n; ++s) sum += (scores[s] = std::exp(scores[s] - mx));
-        float* out = a.out + (t * a.heads + h) * d;
-        std::fill(out, out + d, 0.0f);
-        const float inv = 1.0f / sum;
-        for (int64_t s = 0; s < n; ++s) {
-          const float p = scores[s] * inv;
-          const float* row = HeadRow(v, s, kvh, d, tmp);
-#pragma omp simd
-          for (int64_t i = 0; i < d; ++i) out[i] += p * row[i];
-        }
-      }
-    }
+  float* thread_rows = ctx.Scratch(kSlotThreadRows, threads * GqaPerRowScratchFloats(a, len));
+  if (HasAvx2()) {
+    GqaAttentionRowsAvx2(a, len, thread_rows, threads);
+  } else {
+    GqaAttentionPerRow(a, len, thread_rows, threads);
   }
   return absl::OkStatus();
 }
