@@ -526,7 +526,8 @@ void CheckGqaAttention(const KernelKey& key) {
   // their own causal limits; 21 and 70 keys: full 16-key blocks and a tail); more rows take the
   // 16-row tiles (30 rows leave a partial tile); head_dim 12 and 48 the per-row path or tiles.
   // With fewer KV heads than threads and 512+ keys the decode kernel splits each head's keys: 4
-  // chunks (the last shorter), and 2 chunks with one token's keys all in the first.
+  // chunks (the last shorter), 2 chunks with one token's keys all in the first, 20 chunks (the last
+  // past the keys).
   const std::vector<int32_t> one = {20}, two = {13, 8}, few = {4, 5, 8}, many = {6, 7, 8, 9, 11, 12, 13, 14, 20, 10};
   const std::vector<GqaCase> cases = {
       {6, 2, 12, 21, DType::kF32, few},   {6, 2, 12, 21, DType::kBF16, few}, {6, 2, 12, 21, DType::kF32, many},
@@ -536,6 +537,7 @@ void CheckGqaAttention(const KernelKey& key) {
       {14, 2, 96, 70, DType::kBF16, {37}}, {4, 4, 64, 21, DType::kF32, one},  {8, 2, 32, 21, DType::kF32, two},
       {8, 2, 32, 21, DType::kBF16, two},  {6, 2, 48, 21, DType::kF32, one},
       {8, 1, 64, 1100, DType::kF32, {1099}, 4}, {6, 2, 128, 700, DType::kBF16, {650, 300}, 4},
+      {2, 1, 16, 5131, DType::kF32, {5129}, 20},  // 20 chunks of 272 keys: the last one is empty
   };
   for (const GqaCase& c : cases) {
     const int64_t heads = c.heads, kv_heads = c.kv_heads, d = c.head_dim, cap = c.capacity;

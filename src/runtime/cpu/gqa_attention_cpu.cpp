@@ -61,7 +61,8 @@ Status GqaAttention(const GqaAttentionOp::Args& a, KernelContext& ctx) {
   // Decoding (a few query rows per KV head): head dims across the lanes, each cache row read once
   // per KV head, in place.
   if (HasAvx512() && GqaDecodeAvx512Fits(a.tokens * group, d)) {
-    GqaDecodeAvx512(a, len, ctx.Scratch(kSlotThreadRows, GqaDecodeScratchFloats(a, len, threads)), threads);
+    const int all = ctx.threads();  // not capped by the heads: it splits a head's keys among threads
+    GqaDecodeAvx512(a, len, ctx.Scratch(kSlotThreadRows, GqaDecodeScratchFloats(a, len, all)), all);
     return absl::OkStatus();
   }
   // Tiles pay once a KV head has many query rows (a prompt): each cache row is then read once per

@@ -281,6 +281,7 @@ void GqaDecodeAvx512(const GqaAttentionOp::Args& a, int64_t len, float* scratch,
       g.max = part + kGqaDecodeMaxRows * d;
       g.sum = g.max + kGqaDecodeMaxRows;
       if (g.k0 == g.len) {  // past every row's keys (a short last chunk): contributes nothing
+        std::fill(g.max, g.max + g.rows, -INFINITY);
         std::fill(g.sum, g.sum + g.rows, 0.0f);
         continue;
       }
