@@ -137,8 +137,8 @@ TEST_P(MatchesLlamaCpp, SameTensorsTypesMetadataAndBlocks) {
   std::printf("%s: %zu of %zu tensors byte-identical to llama.cpp's file\n", p.fixture, identical,
               ref->tensors().size());
   for (const auto& [key, rv] : ref->metadata()) {
-    if (key == "general.name" || key.rfind("general.", 0) == 0 && key != "general.architecture" &&
-                                     key != "general.file_type" && key != "general.quantization_version") {
+    if (key == "general.name" || (key.rfind("general.", 0) == 0 && key != "general.architecture" &&
+                                      key != "general.file_type" && key != "general.quantization_version")) {
       continue;  // descriptive keys (basename, size_label, version, ...)
     }
     if (key == "tokenizer.ggml.padding_token_id") continue;  // optional; not written

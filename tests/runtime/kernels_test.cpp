@@ -538,6 +538,7 @@ void CheckGqaAttention(const KernelKey& key) {
       {8, 2, 32, 21, DType::kBF16, two},  {6, 2, 48, 21, DType::kF32, one},
       {8, 1, 64, 1100, DType::kF32, {1099}, 4}, {6, 2, 128, 700, DType::kBF16, {650, 300}, 4},
       {2, 1, 16, 5131, DType::kF32, {5129}, 20},  // 20 chunks of 272 keys: the last one is empty
+      {6, 2, 12, 21, DType::kBF16, one, 4},        // per-row path, one query head per task (4 threads)
   };
   for (const GqaCase& c : cases) {
     const int64_t heads = c.heads, kv_heads = c.kv_heads, d = c.head_dim, cap = c.capacity;
@@ -554,6 +555,8 @@ void CheckGqaAttention(const KernelKey& key) {
     std::vector<float> q = RandomFloats(tokens * heads * d, rng), out(tokens * heads * d);
     const float scale = 0.29f;
     KernelContext ctx(c.threads);
+    // Scratch holding NaN from "earlier calls": a kernel must not read what it did not write.
+    for (int slot = 0; slot < 16; ++slot) std::fill_n(ctx.Scratch(slot, 1 << 17), 1 << 17, NAN);
     ASSERT_TRUE(fn({q.data(), tokens, heads, kv_heads, d, &k, &v, pos, scale, out.data()}, ctx).ok());
     int bad = 0;
     for (int64_t t = 0; t < tokens; ++t) {

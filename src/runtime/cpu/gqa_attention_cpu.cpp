@@ -74,12 +74,19 @@ Status GqaAttention(const GqaAttentionOp::Args& a, KernelContext& ctx) {
     GqaAttentionBlocksAvx512(a, kf, vf, len, scratch, threads);
     return absl::OkStatus();
   }
+  // Per (token, KV head) and the group's query heads together, each K / V row read once for them,
+  // unless that leaves threads idle: then fewer query heads per task (down to one).
+  GqaRowsCall c{a.q, a.out, a.positions.data(), a.tokens, a.heads, a.kv_heads, d, k.raw(), v.raw(),
+                k.dtype() == DType::kBF16, k.dim(1), a.scale, group};
+  while (c.heads_per_task > 1 && a.tokens * a.heads / c.heads_per_task < threads) {
+    do --c.heads_per_task; while (group % c.heads_per_task != 0);
+  }
   // Per-thread scores and a widened cache row, allocated once (nothing is allocated per token).
-  float* thread_rows = ctx.Scratch(kSlotThreadRows, threads * GqaPerRowScratchFloats(a, len));
+  float* thread_rows = ctx.Scratch(kSlotThreadRows, threads * GqaRowsScratchFloats(c, len));
   if (HasAvx2()) {
-    GqaAttentionRowsAvx2(a, len, thread_rows, threads);
+    GqaAttentionRowsAvx2(c, len, thread_rows, threads);
   } else {
-    GqaAttentionPerRow(a, len, thread_rows, threads);
+    GqaAttentionPerRow(c, len, thread_rows, threads);
   }
   return absl::OkStatus();
 }

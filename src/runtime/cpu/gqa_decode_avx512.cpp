@@ -248,6 +248,7 @@ void CombineChunks(const Group& g, const float* parts, int64_t splits, int64_t d
       const float* part = parts + c * ChunkFloats(d);
       const float sum = part[kGqaDecodeMaxRows * (d + 1) + r];
       const float weight = sum * std::exp(part[kGqaDecodeMaxRows * d + r] - top);
+      if (weight == 0.0f) continue;  // no key of this chunk for the row (0 * a stale inf is NaN)
       total += weight;
       for (int64_t i = 0; i < d; ++i) g.out[r][i] += weight * part[r * d + i];
     }
@@ -281,6 +282,7 @@ void GqaDecodeAvx512(const GqaAttentionOp::Args& a, int64_t len, float* scratch,
       g.max = part + kGqaDecodeMaxRows * d;
       g.sum = g.max + kGqaDecodeMaxRows;
       if (g.k0 == g.len) {  // past every row's keys (a short last chunk): contributes nothing
+        std::fill(part, part + g.rows * d, 0.0f);
         std::fill(g.max, g.max + g.rows, -INFINITY);
         std::fill(g.sum, g.sum + g.rows, 0.0f);
         continue;

@@ -2,8 +2,10 @@
 // CPUs without AVX-512 (most desktop CPUs), which otherwise ran these rows through the scalar
 // dequantizer. Blocks are dequantized 8 values per register into a small aligned tile (up to 256
 // values, in L1), then dotted with up to 4 activation rows with independent FMA chains. The
-// dequantization matches quant_blocks.cpp operation for operation (this file is built without
-// FMA contraction: -std=c++20), so DecodeRowQuant gives the same floats on every ISA.
+// dequantization matches quant_blocks.cpp operation for operation, so DecodeRowQuant gives the
+// same floats on every ISA. (The compiler may fuse a multiply and add into an FMA; that cannot
+// change a result here, because every product, an f16 scale times a code and at most a 6-bit or
+// int8 sub-scale, has at most 24 significant bits and is exact in f32.)
 #include <immintrin.h>
 
 #include <algorithm>

@@ -1,6 +1,7 @@
 // AVX-512 block dequantization (16 values per register) for DecodeRowQuant. The arithmetic
-// matches quant_blocks.cpp operation for operation (no FMA contraction), so both paths produce the
-// same floats.
+// matches quant_blocks.cpp operation for operation, so both paths produce the same floats (a
+// multiply-add the compiler fuses cannot differ: every product is exact in f32, see
+// quant_rows_avx2.cpp).
 #include <immintrin.h>
 
 #include <cstring>
