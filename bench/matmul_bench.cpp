@@ -101,24 +101,23 @@ void BM_MatMul(benchmark::State& state, DType dtype) {
 // Decode shapes [N, K] (weights > caches so the read comes from memory):
 //   V2-Lite q_proj 3072x2048, V2-Lite expert gate 1408x2048, V3 q_b_proj 24576x1536,
 //   V3 expert gate 2048x7168, Qwen-1.5B mlp gate 8960x1536, Qwen-1.5B down 1536x8960.
+constexpr int64_t kDecodeShapes[][2] = {{3072, 2048}, {1408, 2048}, {24576, 1536},
+                                        {2048, 7168}, {8960, 1536}, {1536, 8960}};
 void DecodeShapes(benchmark::internal::Benchmark* b) {
-  const int64_t shapes[][2] = {{3072, 2048}, {1408, 2048}, {24576, 1536}, {2048, 7168}, {8960, 1536}, {1536, 8960}};
   for (int isa = 0; isa <= 2; ++isa) {
-    for (const auto& s : shapes) b->Args({1, s[0], s[1], isa, 0});
+    for (const auto& s : kDecodeShapes) b->Args({1, s[0], s[1], isa, 0});
   }
 }
 // bf16 weights with reduced precision: decode GEMVs on bf16-rounded activations (rows of more
 // than 8192 columns stay exact).
 void ReducedDecodeShapes(benchmark::internal::Benchmark* b) {
-  const int64_t shapes[][2] = {{3072, 2048}, {1408, 2048}, {24576, 1536}, {2048, 7168}, {8960, 1536}, {1536, 8960}};
-  for (const auto& s : shapes) b->Args({1, s[0], s[1], 2, 1});
+  for (const auto& s : kDecodeShapes) b->Args({1, s[0], s[1], 2, 1});
 }
 // Block-quantized weights: the decode shapes at the best ISA, f32 (exact) and reduced precision
 // (8-bit activations with VNNI); the AVX2 fallback and the scalar path on two shapes.
 void QuantDecodeShapes(benchmark::internal::Benchmark* b) {
-  const int64_t shapes[][2] = {{3072, 2048}, {1408, 2048}, {24576, 1536}, {2048, 7168}, {8960, 1536}, {1536, 8960}};
   for (int prec = 0; prec <= 1; ++prec) {
-    for (const auto& s : shapes) b->Args({1, s[0], s[1], 2, prec});
+    for (const auto& s : kDecodeShapes) b->Args({1, s[0], s[1], 2, prec});
   }
   for (int isa = 0; isa <= 1; ++isa) b->Args({1, 1408, 2048, isa, 0})->Args({1, 8960, 1536, isa, 0});
 }

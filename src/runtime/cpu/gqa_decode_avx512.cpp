@@ -226,8 +226,17 @@ int64_t ThreadFloats(int64_t chunk, int64_t head_dim) {
   return kGqaDecodeMaxRows * (chunk + kKeyBlock) + kKeyBlock * head_dim;
 }
 
-// Per chunk, when split: its rows' outputs, maxima and sums.
+// Per chunk, when split: its rows' outputs, maxima and sums (ChunkPart), one after the other.
 int64_t ChunkFloats(int64_t head_dim) { return kGqaDecodeMaxRows * (head_dim + 2); }
+struct ChunkPart {
+  float* out;  // row r's output at out + r * head_dim
+  float* max;  // row r's softmax max and sum over the chunk
+  float* sum;
+};
+ChunkPart PartAt(float* parts, int64_t index, int64_t head_dim) {
+  float* p = parts + index * ChunkFloats(head_dim);
+  return {p, p + kGqaDecodeMaxRows * head_dim, p + kGqaDecodeMaxRows * (head_dim + 1)};
+}
 
 template <typename T>
 void AttendChunk(const GqaAttentionOp::Args& a, const Group& g, int64_t h, float* scores) {
@@ -238,19 +247,19 @@ void AttendChunk(const GqaAttentionOp::Args& a, const Group& g, int64_t h, float
 }
 
 // out[r] = the softmax-weighted mean of the chunks' outputs: chunk c weighs sum_c * exp(max_c - M).
-void CombineChunks(const Group& g, const float* parts, int64_t splits, int64_t d) {
+// parts: the head's `splits` chunk parts.
+void CombineChunks(const Group& g, float* parts, int64_t splits, int64_t d) {
   for (int r = 0; r < g.rows; ++r) {
     float top = -INFINITY;
-    for (int64_t c = 0; c < splits; ++c) top = std::max(top, parts[c * ChunkFloats(d) + kGqaDecodeMaxRows * d + r]);
+    for (int64_t c = 0; c < splits; ++c) top = std::max(top, PartAt(parts, c, d).max[r]);
     float total = 0.0f;
     std::fill(g.out[r], g.out[r] + d, 0.0f);
     for (int64_t c = 0; c < splits; ++c) {
-      const float* part = parts + c * ChunkFloats(d);
-      const float sum = part[kGqaDecodeMaxRows * (d + 1) + r];
-      const float weight = sum * std::exp(part[kGqaDecodeMaxRows * d + r] - top);
+      const ChunkPart part = PartAt(parts, c, d);
+      const float weight = part.sum[r] * std::exp(part.max[r] - top);
       if (weight == 0.0f) continue;  // no key of this chunk for the row (0 * a stale inf is NaN)
       total += weight;
-      for (int64_t i = 0; i < d; ++i) g.out[r][i] += weight * part[r * d + i];
+      for (int64_t i = 0; i < d; ++i) g.out[r][i] += weight * part.out[r * d + i];
     }
     const float inv = 1.0f / total;
     for (int64_t i = 0; i < d; ++i) g.out[r][i] *= inv;
@@ -277,12 +286,12 @@ void GqaDecodeAvx512(const GqaAttentionOp::Args& a, int64_t len, float* scratch,
     if (splits > 1) {  // chunk c of the head's keys, into its part
       g.k0 = std::min(g.len, c * chunk);
       g.len = std::min(g.len, g.k0 + chunk);
-      float* part = parts + t * ChunkFloats(d);
-      for (int r = 0; r < g.rows; ++r) g.out[r] = part + r * d;
-      g.max = part + kGqaDecodeMaxRows * d;
-      g.sum = g.max + kGqaDecodeMaxRows;
+      const ChunkPart part = PartAt(parts, t, d);
+      for (int r = 0; r < g.rows; ++r) g.out[r] = part.out + r * d;
+      g.max = part.max;
+      g.sum = part.sum;
       if (g.k0 == g.len) {  // past every row's keys (a short last chunk): contributes nothing
-        std::fill(part, part + g.rows * d, 0.0f);
+        std::fill(part.out, part.out + g.rows * d, 0.0f);
         std::fill(g.max, g.max + g.rows, -INFINITY);
         std::fill(g.sum, g.sum + g.rows, 0.0f);
         continue;
@@ -293,7 +302,7 @@ void GqaDecodeAvx512(const GqaAttentionOp::Args& a, int64_t len, float* scratch,
   }
   if (splits == 1) return;
 #pragma omp parallel for num_threads(static_cast<int>(std::min<int64_t>(threads, a.kv_heads)))
-  for (int64_t h = 0; h < a.kv_heads; ++h) CombineChunks(MakeGroup(a, h), parts + h * splits * ChunkFloats(d), splits, d);
+  for (int64_t h = 0; h < a.kv_heads; ++h) CombineChunks(MakeGroup(a, h), PartAt(parts, h * splits, d).out, splits, d);
 }
 
 }  // namespace ds::cpu
