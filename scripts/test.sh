@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Installs dependencies, builds, and runs every test: the Release build, then the whole suite
-# again under AddressSanitizer + UndefinedBehaviorSanitizer, the threaded tests under
-# ThreadSanitizer, and each fuzz target for DS_FUZZ_SECONDS (default 60) under ASan + UBSan.
+# Installs dependencies, builds, and runs every test: the Release build (its suite also with the
+# kernels capped at AVX2 and at portable code), then the whole suite again under AddressSanitizer
+# + UndefinedBehaviorSanitizer, the threaded tests under ThreadSanitizer, and each fuzz target for
+# DS_FUZZ_SECONDS (default 60) under ASan + UBSan.
 # Prints how long each stage takes. Exits non-zero on any failure.
 #   DS_SKIP_SANITIZERS=1 skips the ASan, TSan and fuzz stages; DS_SKIP_TSAN=1 / DS_SKIP_FUZZ=1 one each.
 set -euo pipefail
@@ -31,6 +32,15 @@ start=$(date +%s)
 echo "== Release build and tests =="
 configure_and_test build -DCMAKE_BUILD_TYPE=Release
 stage_done "Release" "$start"
+
+# The same binaries with the kernels capped at AVX2, then at portable code (DS_CPU_ISA): the
+# fallbacks users without AVX-512 get, and every test's assumptions about which path runs.
+for isa in avx2 scalar; do
+  start=$(date +%s)
+  echo "== Release tests, DS_CPU_ISA=$isa =="
+  (cd build && DS_CPU_ISA=$isa ctest --output-on-failure --no-tests=error -j"$JOBS" --timeout 600)
+  stage_done "Release, DS_CPU_ISA=$isa" "$start"
+done
 
 if [ "${DS_SKIP_SANITIZERS:-0}" != "1" ]; then
   start=$(date +%s)

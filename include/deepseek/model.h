@@ -32,7 +32,7 @@ struct ModelOptions {
   bool kv_cache_bf16 = false;
   // Reduced-precision activations, as llama.cpp computes: bf16 in multi-token matmuls (prompt
   // processing, AVX512-BF16 / AMX) and, in decoding, 8-bit codes per 32 values for GGUF
-  // block-quantized weights (AVX512-VNNI integer dot products) and bf16 for bf16 weights
+  // block-quantized weights (integer dot products: AVX512-VNNI or AVX2) and bf16 for bf16 weights
   // (AVX512-BF16). Faster; logits move by about as much as llama.cpp's do from the exact answer.
   // false = exact f32 arithmetic throughout.
   bool compute_bf16 = false;

@@ -11,7 +11,7 @@ namespace ds {
 //   kF32:  f32 activations; weights are widened to f32 in registers (exact for bf16/f16/fp8 weights).
 //   kBF16: reduced precision: activations rounded to bf16 for multi-row matmuls so AMX/AVX512-BF16
 //          can run them (faster prefill), quantized to 8 bits per 32 values for decode GEMVs on
-//          GGUF block-quantized weights (AVX512-VNNI), and rounded to bf16 for decode GEMVs on
+//          GGUF block-quantized weights (AVX512-VNNI or AVX2), and rounded to bf16 for decode GEMVs on
 //          bf16 weights (AVX512-BF16).
 enum class ComputePrecision { kF32, kBF16 };
 

@@ -86,7 +86,7 @@ void CheckBf16MatMul(const Bf16Case& c) {
 }
 
 TEST(MatMulBf16Precision, RoundsOperandsToBf16AndAccumulatesInF32) {
-  if (cpu::DetectedCpuIsa() != cpu::CpuIsa::kAvx512) GTEST_SKIP() << "bf16 matmuls run only with AVX-512";
+  if (cpu::ActiveCpuIsa() != cpu::CpuIsa::kAvx512) GTEST_SKIP() << "bf16 matmuls run only with AVX-512";
   for (DType dt : {DType::kBF16, DType::kF16, DType::kF8E4M3}) {
     for (int64_t m : {1, 3, 5, 40}) {
       for (bool transpose : {false, true}) {
@@ -104,7 +104,7 @@ TEST(MatMulBf16Precision, RoundsOperandsToBf16AndAccumulatesInF32) {
 // bf16 primitives are built per row count and at most 512 are kept: 530 row counts evict the first
 // ones, which must then be rebuilt and still give the right products.
 TEST(MatMulBf16Precision, EveryRowCountAndEvictedPrimitivesAreRight) {
-  if (cpu::DetectedCpuIsa() != cpu::CpuIsa::kAvx512) GTEST_SKIP() << "bf16 matmuls run only with AVX-512";
+  if (cpu::ActiveCpuIsa() != cpu::CpuIsa::kAvx512) GTEST_SKIP() << "bf16 matmuls run only with AVX-512";
   for (int64_t m = 5; m < 535; ++m) {
     CheckBf16MatMul({DType::kBF16, m, 8, 16, false, m % 2 == 0});
     if (::testing::Test::HasFailure()) return;

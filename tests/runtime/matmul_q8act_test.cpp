@@ -1,5 +1,6 @@
 // ComputePrecision::kBF16 decode on GGUF block-quantized weights quantizes the activation row to 8
-// bits per 32 values and sums integer products (AVX512-VNNI). Checked against the definition
+// bits per 32 values and sums integer products (AVX512-VNNI, or AVX2 vpmaddubsw; each ISA variant
+// this CPU runs is tested). Checked against the definition
 // computed here in double: x[32b + i] ~ s_b * round_half_even(x * 127 / max|x_b|), s_b = max|x_b| / 127
 // rounded to f16, times the exactly dequantized weights. Also: f32 precision stays exact, and the 8-bit result
 // stays close to the exact product.
@@ -37,9 +38,8 @@ std::vector<double> QuantizedActivation(const std::vector<float>& x) {
   return out;
 }
 
-TEST(MatMulQ8Activation, MatchesDefinitionForEachType) {
-  if (!cpu::CpuHasAvx512Vnni() || cpu::ActiveCpuIsa() != cpu::CpuIsa::kAvx512) GTEST_SKIP() << "no AVX512-VNNI";
-  ASSERT_EQ(std::fegetround(), FE_TONEAREST);
+// One ISA variant: every type and shape against the definition.
+void CheckAgainstDefinition() {
   std::mt19937 rng(7);
   std::normal_distribution<float> normal(0.0f, 1.0f);
   for (DType t : {DType::kQ8_0, DType::kQ4_0, DType::kQ4_1, DType::kQ5_0, DType::kQ5_1, DType::kQ4_K, DType::kQ5_K,
@@ -78,6 +78,19 @@ TEST(MatMulQ8Activation, MatchesDefinitionForEachType) {
       }
     }
   }
+}
+
+TEST(MatMulQ8Activation, MatchesDefinitionForEachType) {
+  ASSERT_EQ(std::fegetround(), FE_TONEAREST);
+  int variants = 0;
+  for (cpu::CpuIsa isa : cpu::SupportedCpuIsas()) {
+    if (isa == cpu::CpuIsa::kScalar) continue;  // no 8-bit kernels: reduced precision decodes exactly
+    cpu::ScopedCpuIsa force(isa);
+    SCOPED_TRACE(StrCat("cpu isa ", cpu::CpuIsaName(isa)));
+    ASSERT_NO_FATAL_FAILURE(CheckAgainstDefinition());
+    ++variants;
+  }
+  if (variants == 0) GTEST_SKIP() << "no AVX2";
 }
 
 }  // namespace

@@ -12,7 +12,6 @@
 #include <immintrin.h>
 
 #include "common/float_convert.h"
-#include "runtime/cpu/cpu_isa.h"
 #include "runtime/cpu/weight_rows.h"
 
 namespace ds::cpu {
@@ -20,10 +19,7 @@ namespace {
 
 // Rows are read one at a time, whole: 2-8 rows sharing each x load, and column panels across
 // rows, measured 1.3-3x slower (their interleaved streams were served worse by the hardware
-// prefetchers). Rows longer than kMaxColumns stay on the exact path: their bf16 x outgrows half
-// of L1 and is re-read from L2 for every row (the f8_e4m3 trial above fell from 22 to 13-15 GB/s
-// per core at 7168-8960 columns for that reason: 22 with x confined to 4 KiB).
-constexpr int64_t kMaxColumns = 8192;
+// prefetchers). Longer rows stay exact (kBf16ActivationMaxColumns, weight_rows.cpp).
 
 inline __m512bh LoadBh(const uint16_t* p) {
   const __m512i v = _mm512_loadu_si512(p);
@@ -45,10 +41,6 @@ float DotBf16Row(const uint16_t* row, const uint16_t* xb, int64_t cols) {
 }
 
 }  // namespace
-
-bool Bf16ActivationSupports(const WeightRows& w) {
-  return w.dtype == DType::kBF16 && w.cols <= kMaxColumns && CpuHasAvx512Bf16();
-}
 
 void PrepareBf16Activation(const WeightRows& w, const float* x, uint16_t* xb) { F32ToBf16Row(x, w.cols, xb); }
 

@@ -38,12 +38,10 @@ struct GemvItem {
 // Reduced precision: block-quantized weights take x quantized to 8 bits once (integer dot
 // products), bf16 weights x rounded to bf16 once (bf16 dot products).
 GemvPath PathFor(const WeightRows& w, const KernelContext& ctx) {
-  if (HasAvx512()) {
-    const bool reduced = ctx.precision() == ComputePrecision::kBF16;
-    if (reduced && Q8ActivationSupports(w.dtype) && CpuHasAvx512Vnni()) return GemvPath::kQ8Activation;
-    if (reduced && Bf16ActivationSupports(w)) return GemvPath::kBf16Activation;
-    if (!IsBlockQuantized(w.dtype)) return GemvPath::kAvx512;
-  }
+  const bool reduced = ctx.precision() == ComputePrecision::kBF16;
+  if (reduced && Q8ActivationSupports(w.dtype) && HasQ8ActivationKernels()) return GemvPath::kQ8Activation;
+  if (reduced && Bf16ActivationSupports(w)) return GemvPath::kBf16Activation;
+  if (HasAvx512() && !IsBlockQuantized(w.dtype)) return GemvPath::kAvx512;
   return GemvPath::kDotRow;
 }
 

@@ -9,82 +9,20 @@
 #include <cmath>
 #include <cstring>
 
+#include "runtime/cpu/quant_dot_q8act_256.h"
 #include "runtime/cpu/weight_rows.h"
 #include "runtime/quant_blocks.h"
 
 namespace ds::cpu {
 namespace {
 
-// The f16 at p through F16C (quant_blocks.h's LoadHalf converts in software; this is per block).
-inline float HalfF16c(const uint8_t* p) {
-  uint16_t h;
-  std::memcpy(&h, p, 2);
-  return _cvtsh_ss(h);
-}
-
-inline __m256i Load32(const void* p) { return _mm256_loadu_si256(static_cast<const __m256i*>(p)); }
-inline float Sum8(__m256 v) {
-  const __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-  const __m128 t = _mm_add_ps(s, _mm_movehl_ps(s, s));
-  return _mm_cvtss_f32(_mm_add_ss(t, _mm_movehdup_ps(t)));
-}
-
-// q8_0 (34 bytes: f16 d, i8 q[32]). Signed x signed through the unsigned-signed instruction:
-// |w| * (q_x with w's sign), exact because |w| <= 128 and |q_x| <= 127.
-float DotQ8_0(const uint8_t* row, int64_t nb, const Q8Activation& a) {
-  __m256 acc[4];  // independent FMA chains, block b into acc[b % 4]
-  for (auto& v : acc) v = _mm256_setzero_ps();
-  auto block = [&](int64_t b, __m256& to) {
-    const uint8_t* blk = row + b * 34;
-    const __m256i w = Load32(blk + 2), q = Load32(a.q + b * 32);
-    const __m256i dot = _mm256_dpbusd_epi32(_mm256_setzero_si256(), _mm256_abs_epi8(w), _mm256_sign_epi8(q, w));
-    to = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot), _mm256_set1_ps(HalfF16c(blk) * a.d[b]), to);
-  };
-  int64_t b = 0;
-  for (; b + 4 <= nb; b += 4) {
-    block(b, acc[0]);
-    block(b + 1, acc[1]);
-    block(b + 2, acc[2]);
-    block(b + 3, acc[3]);
-  }
-  for (; b < nb; ++b) block(b, acc[0]);
-  return Sum8(_mm256_add_ps(_mm256_add_ps(acc[0], acc[1]), _mm256_add_ps(acc[2], acc[3])));
-}
-
-// q4_0 / q4_1 / q5_0 / q5_1 (32 values per block: f16 d, [f16 m], [32-bit qh], 16 bytes of nibbles;
-// value l < 16 is the low nibble of byte l, value l + 16 its high nibble, bit l of qh the fifth bit).
-// Weight = d * q + c with c = -8 d (q4_0), -16 d (q5_0) or m (q4_1, q5_1), so a block's dot is
-// d * dx * sum(q * qx) + c * sum_b: one unsigned x signed VNNI dot of the codes, plus a scalar term.
-template <bool kMin, bool kHigh>
-float DotLegacy(const uint8_t* row, int64_t nb, const Q8Activation& a) {
-  constexpr int kHead = 2 + (kMin ? 2 : 0) + (kHigh ? 4 : 0), kBytes = kHead + 16;
-  constexpr float kOffset = kHigh ? -16.0f : -8.0f;
-  const __m256i low4 = _mm256_set1_epi8(0x0F), bit4 = _mm256_set1_epi8(0x10);
-  __m256 acc[4];  // independent chains, block b into acc[b % 4] and off[b % 4]
-  float off[4] = {0.0f, 0.0f, 0.0f, 0.0f};
-  for (auto& v : acc) v = _mm256_setzero_ps();
-  auto block = [&](int64_t b, __m256& to, float& to_off) {
-    const uint8_t* blk = row + b * kBytes;
-    const __m128i qs = _mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + kHead));
-    __m256i codes = _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(qs, 4), qs), low4);
-    if constexpr (kHigh) {
-      uint32_t qh;
-      std::memcpy(&qh, blk + kHead - 4, 4);
-      codes = _mm256_or_si256(codes, _mm256_maskz_mov_epi8(qh, bit4));
-    }
-    const __m256i dot = _mm256_dpbusd_epi32(_mm256_setzero_si256(), codes, Load32(a.q + b * 32));
-    const float d = HalfF16c(blk);
-    to = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot), _mm256_set1_ps(d * a.d[b]), to);
-    to_off += (kMin ? HalfF16c(blk + 2) : kOffset * d) * a.sum[b];
-  };
-  int64_t b = 0;
-  for (; b + 4 <= nb; b += 4) {
-    for (int i = 0; i < 4; ++i) block(b + i, acc[i], off[i]);
-  }
-  for (; b < nb; ++b) block(b, acc[0], off[0]);
-  return Sum8(_mm256_add_ps(_mm256_add_ps(acc[0], acc[1]), _mm256_add_ps(acc[2], acc[3]))) +
-         ((off[0] + off[1]) + (off[2] + off[3]));
-}
+// vpdpbusd: one instruction per 32 byte products.
+struct VnniOps {
+  static __m256i Dot(__m256i u, __m256i s) { return _mm256_dpbusd_epi32(_mm256_setzero_si256(), u, s); }
+  static __m256i Bit4(uint32_t bits) { return _mm256_maskz_mov_epi8(bits, _mm256_set1_epi8(0x10)); }
+  // The -32 as a second dot of the constant 32 with the activation codes.
+  static __m256i DotMinus32(__m256i u, __m256i s) { return _mm256_sub_epi32(Dot(u, s), Dot(_mm256_set1_epi8(32), s)); }
+};
 
 // The 6-bit scales and mins of two q4_k / q5_k super-blocks (block heads h0, h1: f16 d, f16 dmin,
 // 12 bytes s[]), as bytes sc_0..7, m_0..7 in each 128-bit lane: quant_blocks.h's ScaleMinK4 on
@@ -194,56 +132,9 @@ struct DotQ4K5K {
   }
 };
 
-// q6_k (210 bytes per 256: ql[128], qh[64], i8 scales[16], f16 d), w = d*sc*(q6 - 32) with one
-// scale per 16 values. The unsigned 6-bit codes go through VNNI; the -32 is a second VNNI dot of
-// the constant 32 with the activation codes (per lane: 32 * the sum of its 4 codes).
-float DotQ6K(const uint8_t* row, int64_t nb, const Q8Activation& a) {
-  const __m256i low4 = _mm256_set1_epi8(0x0F), top2 = _mm256_set1_epi8(0x30), k32 = _mm256_set1_epi8(32);
-  __m256 acc[4];  // one per group: independent FMA chains
-  for (auto& v : acc) v = _mm256_setzero_ps();
-  for (int64_t b = 0; b < nb; ++b) {
-    const uint8_t* blk = row + b * 210;
-    const int8_t* sc = reinterpret_cast<const int8_t*>(blk + 192);
-    const __m256 d = _mm256_set1_ps(HalfF16c(blk + 208));
-    for (int n = 0; n < 2; ++n) {  // halves of 128 values: ql[64], qh[32], 8 scales
-      const uint8_t* ql = blk + 64 * n;
-      const __m256i h = Load32(blk + 128 + 32 * n), lo = Load32(ql), up = Load32(ql + 32);
-      const __m256i codes[4] = {
-          _mm256_or_si256(_mm256_and_si256(lo, low4), _mm256_and_si256(_mm256_slli_epi16(h, 4), top2)),
-          _mm256_or_si256(_mm256_and_si256(up, low4), _mm256_and_si256(_mm256_slli_epi16(h, 2), top2)),
-          _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(lo, 4), low4), _mm256_and_si256(h, top2)),
-          _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(up, 4), low4), _mm256_and_si256(_mm256_srli_epi16(h, 2), top2)),
-      };
-      // The half's 8 scales times d times the activation scale of their 32-value block.
-      const __m256 dx = _mm256_permutevar8x32_ps(_mm256_castps128_ps256(_mm_loadu_ps(a.d + b * 8 + 4 * n)),
-                                                 _mm256_setr_epi32(0, 0, 1, 1, 2, 2, 3, 3));
-      const __m256 scales = _mm256_mul_ps(
-          _mm256_mul_ps(d, _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(sc + 8 * n))))),
-          dx);
-      for (int g = 0; g < 4; ++g) {  // 32 values, activation block b * 8 + 4 * n + g
-        const __m256i q = Load32(a.q + (b * 8 + 4 * n + g) * 32);
-        const __m256i dot = _mm256_sub_epi32(_mm256_dpbusd_epi32(_mm256_setzero_si256(), codes[g], q),
-                                             _mm256_dpbusd_epi32(_mm256_setzero_si256(), k32, q));
-        // Lanes 0-3 hold values 0-15 (scale 2g), lanes 4-7 values 16-31 (scale 2g + 1).
-        const __m256i pick = _mm256_setr_epi32(2 * g, 2 * g, 2 * g, 2 * g, 2 * g + 1, 2 * g + 1, 2 * g + 1, 2 * g + 1);
-        acc[g] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot), _mm256_permutevar8x32_ps(scales, pick), acc[g]);
-      }
-    }
-  }
-  return Sum8(_mm256_add_ps(_mm256_add_ps(acc[0], acc[1]), _mm256_add_ps(acc[2], acc[3])));
-}
-
 }  // namespace
 
-bool Q8ActivationSupports(DType t) {
-  switch (t) {
-    case DType::kQ8_0: case DType::kQ4_0: case DType::kQ4_1: case DType::kQ5_0: case DType::kQ5_1:
-    case DType::kQ4_K: case DType::kQ5_K: case DType::kQ6_K: return true;
-    default: return false;
-  }
-}
-
-void QuantizeActivation(const float* x, int64_t n, int8_t* q, float* d, float* sum) {
+void QuantizeActivationAvx512(const float* x, int64_t n, int8_t* q, float* d, float* sum) {
   for (int64_t b = 0; b < n / 32; ++b) {
     const float* xb = x + b * 32;
     const __m512 v0 = _mm512_loadu_ps(xb), v1 = _mm512_loadu_ps(xb + 16);
@@ -264,29 +155,9 @@ void QuantizeActivation(const float* x, int64_t n, int8_t* q, float* d, float* s
   }
 }
 
-// y[r] (+)= dot(x, row r) for r in [r0, r1), each kernel's constants set up once.
-template <typename Dot>
-void GemvRows(const Dot& dot, const WeightRows& w, int64_t r0, int64_t r1, int64_t nb, const Q8Activation& a,
-              float* y, bool accumulate) {
-  for (int64_t r = r0; r < r1; ++r) {
-    const float v = dot(w.base + r * w.row_bytes, nb, a);
-    y[r] = accumulate ? y[r] + v : v;
-  }
-}
-
-void GemvRowsQ8Activation(const WeightRows& w, int64_t r0, int64_t r1, const Q8Activation& a, float* y,
-                          bool accumulate) {
-  switch (w.dtype) {
-    case DType::kQ8_0: return GemvRows(DotQ8_0, w, r0, r1, w.cols / 32, a, y, accumulate);
-    case DType::kQ4_0: return GemvRows(DotLegacy<false, false>, w, r0, r1, w.cols / 32, a, y, accumulate);
-    case DType::kQ4_1: return GemvRows(DotLegacy<true, false>, w, r0, r1, w.cols / 32, a, y, accumulate);
-    case DType::kQ5_0: return GemvRows(DotLegacy<false, true>, w, r0, r1, w.cols / 32, a, y, accumulate);
-    case DType::kQ5_1: return GemvRows(DotLegacy<true, true>, w, r0, r1, w.cols / 32, a, y, accumulate);
-    case DType::kQ4_K: return GemvRows(DotQ4K5K<false>(), w, r0, r1, w.cols / 256, a, y, accumulate);
-    case DType::kQ5_K: return GemvRows(DotQ4K5K<true>(), w, r0, r1, w.cols / 256, a, y, accumulate);
-    case DType::kQ6_K: return GemvRows(DotQ6K, w, r0, r1, w.cols / 256, a, y, accumulate);
-    default: return;
-  }
+void GemvRowsQ8ActivationAvx512(const WeightRows& w, int64_t r0, int64_t r1, const Q8Activation& a, float* y,
+                                bool accumulate) {
+  GemvRowsQ8ActivationT<VnniOps, DotQ4K5K>(w, r0, r1, a, y, accumulate);
 }
 
 }  // namespace ds::cpu

@@ -8,6 +8,41 @@ namespace ds::cpu {
 bool HasAvx512() { return ActiveCpuIsa() == CpuIsa::kAvx512; }
 bool HasAvx2() { return ActiveCpuIsa() >= CpuIsa::kAvx2; }
 
+bool Q8ActivationSupports(DType t) {
+  switch (t) {
+    case DType::kQ8_0: case DType::kQ4_0: case DType::kQ4_1: case DType::kQ5_0: case DType::kQ5_1:
+    case DType::kQ4_K: case DType::kQ5_K: case DType::kQ6_K: return true;
+    default: return false;
+  }
+}
+
+// AVX-512 without VNNI (Skylake-X) takes the AVX2 kernels: vpmaddubsw exists there too.
+namespace {
+bool UseQ8ActivationAvx512() { return HasAvx512() && CpuHasAvx512Vnni(); }
+}  // namespace
+
+bool HasQ8ActivationKernels() { return HasAvx2(); }
+
+// Rows longer than this stay on the exact path: their bf16 x outgrows half of L1 and is re-read
+// from L2 for every row (an f8_e4m3 trial of the kernel fell from 22 to 13-15 GB/s per core at
+// 7168-8960 columns for that reason: 22 with x confined to 4 KiB).
+constexpr int64_t kBf16ActivationMaxColumns = 8192;
+
+bool Bf16ActivationSupports(const WeightRows& w) {
+  return w.dtype == DType::kBF16 && w.cols <= kBf16ActivationMaxColumns && HasAvx512() && CpuHasAvx512Bf16();
+}
+
+void QuantizeActivation(const float* x, int64_t n, int8_t* q, float* d, float* sum) {
+  if (UseQ8ActivationAvx512()) return QuantizeActivationAvx512(x, n, q, d, sum);
+  QuantizeActivationAvx2(x, n, q, d, sum);
+}
+
+void GemvRowsQ8Activation(const WeightRows& w, int64_t r0, int64_t r1, const Q8Activation& a, float* y,
+                          bool accumulate) {
+  if (UseQ8ActivationAvx512()) return GemvRowsQ8ActivationAvx512(w, r0, r1, a, y, accumulate);
+  GemvRowsQ8ActivationAvx2(w, r0, r1, a, y, accumulate);
+}
+
 StatusOr<WeightRows> DescribeWeight(const Tensor& w) {
   if (w.rank() != 2 || !w.is_contiguous()) {
     return absl::InvalidArgumentError(StrCat("matmul weight must be a contiguous matrix, got ", w.DebugString()));

@@ -1,0 +1,137 @@
+// The 8-bit-activation decode GEMV (ComputePrecision::kBF16 on GGUF block-quantized weights) for
+// CPUs with AVX2 but without AVX512-VNNI: quant_dot_q8act_256.h's kernels with each vpdpbusd (4
+// unsigned x signed byte products summed into an int32 lane) replaced by vpmaddubsw + vpmaddwd,
+// which sum the same 4 products in the same lanes, plus a 256-bit q4_k / q5_k kernel and the
+// activation quantizer. Integer sums are exact, so the results equal the AVX-512 kernels' up to
+// the order of the f32 scaling.
+#include <immintrin.h>
+
+#include <cstring>
+
+#include "runtime/cpu/quant_dot_q8act_256.h"
+#include "runtime/cpu/weight_rows.h"
+
+namespace ds::cpu {
+namespace {
+
+// Byte l is 0xFF where bit l of bits is set, else 0 (AVX-512's mask-to-vector move).
+inline __m256i BitsToBytes(uint32_t bits) {
+  const __m256i spread = _mm256_shuffle_epi8(
+      _mm256_set1_epi32(static_cast<int>(bits)),
+      _mm256_setr_epi64x(0, 0x0101010101010101, 0x0202020202020202, 0x0303030303030303));
+  const __m256i bit = _mm256_set1_epi64x(static_cast<int64_t>(0x8040201008040201ull));
+  return _mm256_cmpeq_epi8(_mm256_and_si256(spread, bit), bit);
+}
+
+// vpmaddubsw sums byte pairs into int16, vpmaddwd pairs of those into the int32 lanes vpdpbusd
+// fills (no saturation: see quant_dot_q8act_256.h).
+struct Avx2Ops {
+  static __m256i Dot(__m256i u, __m256i s) { return _mm256_madd_epi16(_mm256_maddubs_epi16(u, s), _mm256_set1_epi16(1)); }
+  static __m256i Bit4(uint32_t bits) { return _mm256_and_si256(BitsToBytes(bits), _mm256_set1_epi8(0x10)); }
+  // The -32 subtracted from the int16 pair sums (|pair| <= 2*63*127 and 2*32*127: no overflow).
+  static __m256i DotMinus32(__m256i u, __m256i s) {
+    const __m256i pairs = _mm256_sub_epi16(_mm256_maddubs_epi16(u, s), _mm256_maddubs_epi16(_mm256_set1_epi8(32), s));
+    return _mm256_madd_epi16(pairs, _mm256_set1_epi16(1));
+  }
+};
+
+// The 6-bit scales and mins of one q4_k / q5_k super-block (head: f16 d, f16 dmin, 12 bytes s[])
+// as bytes sc_0..7, m_0..7: the AVX-512 kernel's ScaleMinBytes on one 128-bit lane.
+inline __m128i ScaleMinBytes(__m128i head) {
+  const __m128i low = _mm_srlv_epi32(_mm_shuffle_epi32(head, _MM_SHUFFLE(3, 2, 3, 1)), _mm_setr_epi32(0, 0, 0, 4));
+  const __m128i low_mask = _mm_setr_epi32(0x3F3F3F3F, 0x0F0F0F0F, 0x3F3F3F3F, 0x0F0F0F0F);
+  const __m128i high = _mm_blend_epi32(_mm_setzero_si128(), _mm_shuffle_epi32(head, _MM_SHUFFLE(2, 0, 1, 0)), 0xA);
+  return _mm_or_si128(_mm_and_si128(low, low_mask), _mm_and_si128(_mm_srli_epi32(high, 2), _mm_set1_epi8(0x30)));
+}
+
+// Bit j of every byte of qh moved to bit 4 (the fifth bit of q5_k's sub-block j). Shifts of 16-bit
+// words: bit 4 of each byte then comes from the same byte.
+inline __m256i QhBit(__m256i qh, int j) {
+  const __m256i moved = j <= 4 ? _mm256_sll_epi16(qh, _mm_cvtsi32_si128(4 - j))
+                               : _mm256_srl_epi16(qh, _mm_cvtsi32_si128(j - 4));
+  return _mm256_and_si256(moved, _mm256_set1_epi8(0x10));
+}
+
+// q4_k / q5_k: sub-block j is w = d*sc_j*q - dmin*m_j; the q part is a byte dot with the
+// activation codes, the min part needs only the activation's block sums (a.sum).
+template <bool kFiveBit>
+struct DotQ4K5K {
+  float operator()(const uint8_t* row, int64_t nb, const Q8Activation& a) const {
+    constexpr int64_t kBytes = kFiveBit ? 176 : 144, kQs = kFiveBit ? 48 : 16;
+    const __m256i low4 = _mm256_set1_epi8(0x0F);
+    __m256 acc[2] = {_mm256_setzero_ps(), _mm256_setzero_ps()}, mins = _mm256_setzero_ps();
+    for (int64_t b = 0; b < nb; ++b) {
+      const uint8_t* blk = row + b * kBytes;
+      const __m128i head = _mm_loadu_si128(reinterpret_cast<const __m128i*>(blk));
+      const __m128i bytes = ScaleMinBytes(head);
+      const __m256 dd = _mm256_cvtph_ps(_mm_set1_epi32(_mm_cvtsi128_si32(head)));  // d, dmin, d, dmin, ...
+      const __m256 d = _mm256_permutevar8x32_ps(dd, _mm256_setzero_si256());
+      const __m256 dmin = _mm256_permutevar8x32_ps(dd, _mm256_set1_epi32(1));
+      // Per sub-block j: d * sc_j * (activation scale of block 8b + j); dmin * m_j * (its sum).
+      const __m256 scales =
+          _mm256_mul_ps(_mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(bytes)), d), _mm256_loadu_ps(a.d + b * 8));
+      mins = _mm256_fmadd_ps(_mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_srli_si128(bytes, 8))), dmin),
+                             _mm256_loadu_ps(a.sum + b * 8), mins);
+      const __m256i qh = kFiveBit ? Load32(blk + 16) : _mm256_setzero_si256();
+      for (int k = 0; k < 4; ++k) {  // sub-blocks 2k (low nibbles of 32 bytes) and 2k + 1 (high)
+        const __m256i v = Load32(blk + kQs + 32 * k);
+        __m256i lo = _mm256_and_si256(v, low4), hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), low4);
+        if constexpr (kFiveBit) {
+          lo = _mm256_or_si256(lo, QhBit(qh, 2 * k));
+          hi = _mm256_or_si256(hi, QhBit(qh, 2 * k + 1));
+        }
+        const int8_t* q = a.q + b * 256 + 64 * k;
+        const __m256i dlo = Avx2Ops::Dot(lo, Load32(q)), dhi = Avx2Ops::Dot(hi, Load32(q + 32));
+        acc[0] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dlo), _mm256_permutevar8x32_ps(scales, _mm256_set1_epi32(2 * k)), acc[0]);
+        acc[1] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dhi), _mm256_permutevar8x32_ps(scales, _mm256_set1_epi32(2 * k + 1)),
+                                 acc[1]);
+      }
+    }
+    return Sum8(_mm256_sub_ps(_mm256_add_ps(acc[0], acc[1]), mins));
+  }
+};
+
+inline float HorizontalMax(__m256 v) {
+  const __m128 s = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  const __m128 t = _mm_max_ps(s, _mm_movehl_ps(s, s));
+  return _mm_cvtss_f32(_mm_max_ss(t, _mm_movehdup_ps(t)));
+}
+
+inline int32_t HorizontalSum(__m256i v) {
+  const __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+  const __m128i t = _mm_add_epi32(s, _mm_unpackhi_epi64(s, s));
+  return _mm_cvtsi128_si32(_mm_add_epi32(t, _mm_shuffle_epi32(t, _MM_SHUFFLE(1, 1, 1, 1))));
+}
+
+}  // namespace
+
+void QuantizeActivationAvx2(const float* x, int64_t n, int8_t* q, float* d, float* sum) {
+  const __m256 abs_mask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7FFFFFFF));
+  for (int64_t b = 0; b < n / 32; ++b) {
+    __m256 v[4], m = _mm256_setzero_ps();
+    for (int k = 0; k < 4; ++k) {
+      v[k] = _mm256_loadu_ps(x + b * 32 + 8 * k);
+      m = _mm256_max_ps(m, _mm256_and_ps(v[k], abs_mask));
+    }
+    const float amax = HorizontalMax(m);
+    // As QuantizeActivation (AVX-512): the scale rounded to f16, codes rounded to nearest even.
+    const float scale = _cvtsh_ss(_cvtss_sh(amax / 127.0f, _MM_FROUND_TO_NEAREST_INT));
+    const __m256 inv = _mm256_set1_ps(amax > 0.0f ? 127.0f / amax : 0.0f);
+    __m256i i[4];
+    for (int k = 0; k < 4; ++k) i[k] = _mm256_cvtps_epi32(_mm256_mul_ps(v[k], inv));
+    // Saturating packs interleave 128-bit lanes; the permutation puts the 4-byte groups back in order.
+    const __m256i bytes = _mm256_packs_epi16(_mm256_packs_epi32(i[0], i[1]), _mm256_packs_epi32(i[2], i[3]));
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(q + b * 32),
+                        _mm256_permutevar8x32_epi32(bytes, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7)));
+    d[b] = scale;
+    const __m256i total = _mm256_add_epi32(_mm256_add_epi32(i[0], i[1]), _mm256_add_epi32(i[2], i[3]));
+    sum[b] = scale * static_cast<float>(HorizontalSum(total));
+  }
+}
+
+void GemvRowsQ8ActivationAvx2(const WeightRows& w, int64_t r0, int64_t r1, const Q8Activation& a, float* y,
+                              bool accumulate) {
+  GemvRowsQ8ActivationT<Avx2Ops, DotQ4K5K>(w, r0, r1, a, y, accumulate);
+}
+
+}  // namespace ds::cpu
