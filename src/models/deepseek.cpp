@@ -7,6 +7,7 @@
 #include "common/logging.h"
 #include "models/decoder_layer.h"
 #include "models/mtp.h"
+#include "runtime/cpu/attention_rows.h"
 
 namespace ds {
 namespace {
@@ -163,9 +164,10 @@ int64_t DeepseekModel::ScratchBytes(int64_t m) const {
   // the latent cache are also rounded to bf16 (half a float each).
   const int64_t block_rows = std::min(m * heads, std::max<int64_t>(1024, heads));
   const int64_t attention_bf16 = (std::min<int64_t>(4 << 20, block_rows * capacity_) + capacity_ * rank) / 2;
-  // Decoding on AVX-512 transposes 16 query rows and keeps their scores down the cache; each thread
-  // widens 8 keys' rows of a bf16 cache.
-  const int64_t attention_decode = 16 * (rank + dr + capacity_) + threads * 8 * (rank + dr);
+  // Decoding on AVX-512 (fewer than kAttentionGemmMinTokens tokens) transposes the query rows and
+  // keeps their scores down the cache; each thread widens 8 keys' rows of a bf16 cache.
+  const int64_t decode_rows = std::min<int64_t>(m, cpu::kAttentionGemmMinTokens - 1) * heads;
+  const int64_t attention_decode = cpu::MlaDecodeScratchFloats(decode_rows, rank, dr, capacity_, static_cast<int>(threads));
   const int64_t attention = threads * (capacity_ + rank + dr) + std::min<int64_t>(4 << 20, m * heads * capacity_) +
                             capacity_ * (rank + dr) + attention_bf16 + attention_decode;
   // Decode matmul groups read up to 32 distinct inputs (per-head MLA products) or the chosen

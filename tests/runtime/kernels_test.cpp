@@ -443,11 +443,12 @@ void CheckMoeRoute(const KernelKey& key) {
 void CheckMlaAttention(const KernelKey& key) {
   auto fn = KernelRegistry::Global().Find<MlaAttentionOp>(key.device, key.activation, key.weight).value();
   std::mt19937 rng(10);
-  const int64_t rank = 32, rope = 8, cap = 80;
+  const int64_t rank = 32, rope = 8, cap = 300;
   // 3 tokens take the per-head path; 11 (positions with gaps, not sorted) the prefill GEMM path,
   // with 300 heads in blocks of 3 tokens that each see only the keys up to their last position;
   // decoding (3 tokens with 2 or 300 heads, one with 8 heads over 76 keys) 16 query rows per vector
-  // on AVX-512, or the per-head loop / the GEMMs (over 64 or more keys) below it.
+  // on AVX-512, or the per-head loop / the GEMMs (over 64 or more keys) below it; 2 tokens with 20
+  // heads over 300 keys: three groups of 16 rows, the last partial, and P x V in key blocks of 128.
   // Reduced precision runs out = P kv on bf16 operands.
   const std::vector<int32_t> few = {2, 3, 5}, many = {4, 5, 6, 7, 9, 10, 11, 12, 13, 17, 8};
   struct Case {
@@ -460,7 +461,7 @@ void CheckMlaAttention(const KernelKey& key) {
   for (ComputePrecision p : {ComputePrecision::kF32, ComputePrecision::kBF16}) {
     for (DType c : {DType::kF32, DType::kBF16}) {
       for (const Case& base : {Case{c, few, 2, p}, Case{c, many, 2, p}, Case{c, many, 300, p}, Case{c, {75}, 8, p},
-                               Case{c, few, 300, p}}) {
+                               Case{c, few, 300, p}, Case{c, {140, 299}, 20, p}}) {
         cases.push_back(base);
       }
     }

@@ -60,9 +60,10 @@ int64_t GqaDecodeScratchFloats(const GqaAttentionOp::Args& a, int64_t len, int t
 
 // MLA attention for fewer than kAttentionGemmMinTokens query tokens on AVX-512
 // (mla_decode_avx512.cpp) over cache rows [0, len) (f32 or bf16), rank a multiple of 16; scratch
-// holds MlaDecodeScratchFloats(rank, rope_dim, len, threads) floats. Arguments already checked.
+// holds MlaDecodeScratchFloats(tokens * heads, rank, rope_dim, len, threads) floats. Arguments
+// already checked.
 void MlaDecodeAvx512(const MlaAttentionOp::Args& a, int64_t len, float* scratch, int threads);
-int64_t MlaDecodeScratchFloats(int64_t rank, int64_t rope_dim, int64_t len, int threads);
+int64_t MlaDecodeScratchFloats(int64_t rows, int64_t rank, int64_t rope_dim, int64_t len, int threads);
 
 inline float DotF32(const float* a, const float* b, int64_t n) {
   float acc = 0.0f;

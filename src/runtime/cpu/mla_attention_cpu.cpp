@@ -108,10 +108,11 @@ Status MlaAttention(const MlaAttentionOp::Args& a, KernelContext& ctx) {
   if (max_pos >= kv.dim(0)) return absl::OutOfRangeError("mla_attention: position beyond the KV cache");
   const int64_t len = max_pos + 1;
   if (a.tokens >= kAttentionGemmMinTokens) return MlaAttentionGemm(a, len, ctx);
-  // Decoding: 16 query rows per vector read each cache row once (AVX-512). Elsewhere, over a longer
+  // Decoding: 16 query rows per vector, all groups of them per cache block (AVX-512). Elsewhere, over a longer
   // cache, the GEMMs read it once for all heads; the loop below reads it once per head.
   if (HasAvx512() && a.rank % 16 == 0) {
-    float* scratch = ctx.Scratch(kSlotDecode, MlaDecodeScratchFloats(a.rank, a.rope_dim, len, ctx.threads()));
+    float* scratch = ctx.Scratch(kSlotDecode, MlaDecodeScratchFloats(a.tokens * a.heads, a.rank, a.rope_dim, len,
+                                                                        ctx.threads()));
     MlaDecodeAvx512(a, len, scratch, ctx.threads());
     return absl::OkStatus();
   }
