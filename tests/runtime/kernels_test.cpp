@@ -11,6 +11,7 @@
 #include <random>
 #include <string>
 
+#include "runtime/cpu/attention_rows.h"
 #include "runtime/cpu/cpu_isa.h"
 #include "runtime/kernel_registry.h"
 #include "runtime/quant_blocks.h"
@@ -660,6 +661,30 @@ TEST(KernelRegistryTest, MissingCombinationNamesOpDeviceAndDtypes) {
     ASSERT_FALSE(cuda.ok());
     const std::string m2(cuda.status().message());
     for (const char* part : {"rms_norm", "cuda", "f32", "bf16"}) EXPECT_NE(m2.find(part), std::string::npos) << m2;
+  }
+}
+
+
+// Decoding token by token, the MLA decode kernel's scratch is requested for the whole cache, so it
+// is allocated once at exactly the size the models' memory plans count (a request growing with the
+// keys let the buffer's geometric growth overshoot it).
+TEST(MlaAttentionDecode, ScratchIsAllocatedOnceForTheWholeCache) {
+  if (cpu::ActiveCpuIsa() != cpu::CpuIsa::kAvx512) GTEST_SKIP() << "the 16-lane decode kernel needs AVX-512";
+  auto fn = KernelRegistry::Global().Find<MlaAttentionOp>(Device::kCpu, DType::kF32, DType::kF32).value();
+  std::mt19937 rng(12);
+  const int64_t rank = 64, rope = 16, cap = 300, heads = 40;
+  Tensor kv = Tensor::Empty(DType::kF32, {cap, rank}), pe = Tensor::Empty(DType::kF32, {cap, rope});
+  const std::vector<float> kvv = RandomFloats(cap * rank, rng), pev = RandomFloats(cap * rope, rng);
+  std::copy(kvv.begin(), kvv.end(), kv.data<float>());
+  std::copy(pev.begin(), pev.end(), pe.data<float>());
+  const std::vector<float> ql = RandomFloats(heads * rank, rng), qp = RandomFloats(heads * rope, rng);
+  std::vector<float> out(heads * rank);
+  KernelContext ctx(2, ComputePrecision::kF32);
+  const size_t want = sizeof(float) * cpu::MlaDecodeScratchFloats(heads, rank, rope, cap, ctx.threads());
+  for (int32_t pos = 0; pos < cap; ++pos) {
+    const std::vector<int32_t> p = {pos};
+    ASSERT_TRUE(fn({ql.data(), qp.data(), 1, heads, rank, rope, &kv, &pe, p, 0.1f, out.data()}, ctx).ok());
+    ASSERT_EQ(ctx.scratch_bytes(), want) << "position " << pos;
   }
 }
 

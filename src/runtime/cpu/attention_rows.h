@@ -23,7 +23,7 @@ constexpr int64_t kAttentionScoreBlockFloats = 4 << 20;
 inline const float* CacheRowsF32(const Tensor& cache, int64_t len, KernelContext& ctx, int slot) {
   if (cache.dtype() == DType::kF32) return cache.data<float>();
   const int64_t n = len * cache.dim(1);
-  float* out = ctx.Scratch(slot, n);
+  float* out = ctx.Scratch(slot, cache.numel());  // the whole cache: allocated once, as counted
   const uint16_t* src = cache.data<uint16_t>();
   for (int64_t i = 0; i < n; ++i) out[i] = Bf16ToF32(src[i]);
   return out;
@@ -61,8 +61,10 @@ int64_t GqaDecodeScratchFloats(const GqaAttentionOp::Args& a, int64_t len, int t
 // MLA attention for fewer than kAttentionGemmMinTokens query tokens on AVX-512
 // (mla_decode_avx512.cpp) over cache rows [0, len) (f32 or bf16), rank a multiple of 16; scratch
 // holds MlaDecodeScratchFloats(tokens * heads, rank, rope_dim, len, threads) floats. Arguments
-// already checked.
+// already checked. Its query rows go 16 to a vector (kMlaDecodeLanes), its keys 8 per step.
+inline constexpr int64_t kMlaDecodeLanes = 16, kMlaDecodeKeysPerStep = 8;
 void MlaDecodeAvx512(const MlaAttentionOp::Args& a, int64_t len, float* scratch, int threads);
+// Baseline code (mla_attention_cpu.cpp), also used for the models' memory plans.
 int64_t MlaDecodeScratchFloats(int64_t rows, int64_t rank, int64_t rope_dim, int64_t len, int threads);
 
 inline float DotF32(const float* a, const float* b, int64_t n) {

@@ -38,7 +38,9 @@ CpuIsa DetectedCpuIsa() {
         __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq")) {
       return CpuIsa::kAvx512;
     }
-    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return CpuIsa::kAvx2;
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c")) {
+      return CpuIsa::kAvx2;  // the *_avx2.cpp files are compiled with -mavx2 -mfma -mf16c
+    }
     return CpuIsa::kScalar;
   }();
   return isa;

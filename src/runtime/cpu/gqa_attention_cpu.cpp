@@ -57,12 +57,16 @@ Status GqaAttention(const GqaAttentionOp::Args& a, KernelContext& ctx) {
   const int64_t group = a.heads / a.kv_heads, d = a.head_dim;
   int64_t len = 0;
   for (int64_t t = 0; t < a.tokens; ++t) len = std::max<int64_t>(len, a.positions[t] + 1);
+  // Scratch is sized for the whole cache (capacity), not this call's keys: allocated once, as the
+  // models' memory plans count it (growing by a key per token would overshoot through the
+  // buffer's geometric growth).
+  const int64_t capacity = k.dim(0);
   const int threads = static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(ctx.threads(), a.tokens * a.heads)));
   // Decoding (a few query rows per KV head): head dims across the lanes, each cache row read once
   // per KV head, in place.
   if (HasAvx512() && GqaDecodeAvx512Fits(a.tokens * group, d)) {
     const int all = ctx.threads();  // not capped by the heads: it splits a head's keys among threads
-    GqaDecodeAvx512(a, len, ctx.Scratch(kSlotThreadRows, GqaDecodeScratchFloats(a, len, all)), all);
+    GqaDecodeAvx512(a, len, ctx.Scratch(kSlotThreadRows, GqaDecodeScratchFloats(a, capacity, all)), all);
     return absl::OkStatus();
   }
   // Tiles pay once a KV head has many query rows (a prompt): each cache row is then read once per
@@ -70,7 +74,7 @@ Status GqaAttention(const GqaAttentionOp::Args& a, KernelContext& ctx) {
   if (a.tokens * group >= kGqaTileMinRows && d % 16 == 0 && HasAvx512()) {
     const float* kf = CacheRowsF32(k, len, ctx, kSlotKeysF32);
     const float* vf = CacheRowsF32(v, len, ctx, kSlotValuesF32);
-    float* scratch = ctx.Scratch(kSlotThreadRows, threads * GqaBlockScratchFloats(d, len));
+    float* scratch = ctx.Scratch(kSlotThreadRows, threads * GqaBlockScratchFloats(d, capacity));
     GqaAttentionBlocksAvx512(a, kf, vf, len, scratch, threads);
     return absl::OkStatus();
   }
@@ -82,7 +86,7 @@ Status GqaAttention(const GqaAttentionOp::Args& a, KernelContext& ctx) {
     do --c.heads_per_task; while (group % c.heads_per_task != 0);
   }
   // Per-thread scores and a widened cache row, allocated once (nothing is allocated per token).
-  float* thread_rows = ctx.Scratch(kSlotThreadRows, threads * GqaRowsScratchFloats(c, len));
+  float* thread_rows = ctx.Scratch(kSlotThreadRows, threads * GqaRowsScratchFloats(c, capacity));
   if (HasAvx2()) {
     GqaAttentionRowsAvx2(c, len, thread_rows, threads);
   } else {

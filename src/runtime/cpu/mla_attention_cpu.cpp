@@ -43,7 +43,8 @@ constexpr int64_t kMlaGemmMinRows = 8, kMlaGemmMinKeys = 64;
 const uint16_t* CacheRowsBf16(const Tensor& cache, int64_t len, KernelContext& ctx, int slot) {
   if (cache.dtype() == DType::kBF16) return cache.data<uint16_t>();
   const int64_t width = cache.dim(1);
-  uint16_t* out = reinterpret_cast<uint16_t*>(ctx.Scratch(slot, (len * width + 1) / 2));
+  // The whole cache's size: allocated once, as counted.
+  uint16_t* out = reinterpret_cast<uint16_t*>(ctx.Scratch(slot, (cache.numel() + 1) / 2));
   RowsToBf16(cache.data<float>(), len, width, width, out, ctx.threads());
   return out;
 }
@@ -97,6 +98,13 @@ Status MlaAttentionGemm(const MlaAttentionOp::Args& a, int64_t len, KernelContex
 
 }  // namespace
 
+int64_t MlaDecodeScratchFloats(int64_t rows, int64_t rank, int64_t rope_dim, int64_t len, int threads) {
+  // Per group of 16 rows: transposed queries, scores down the cache, reciprocal sums; per thread:
+  // 8 keys' rows of a bf16 cache widened (mla_decode_avx512.cpp's layout).
+  const int64_t groups = (rows + kMlaDecodeLanes - 1) / kMlaDecodeLanes;
+  return groups * (rank + rope_dim + len + 1) * kMlaDecodeLanes + threads * kMlaDecodeKeysPerStep * (rank + rope_dim);
+}
+
 Status MlaAttention(const MlaAttentionOp::Args& a, KernelContext& ctx) {
   const Tensor& kv = *a.kv_cache;
   const Tensor& pe = *a.pe_cache;
@@ -111,7 +119,9 @@ Status MlaAttention(const MlaAttentionOp::Args& a, KernelContext& ctx) {
   // Decoding: 16 query rows per vector, all groups of them per cache block (AVX-512). Elsewhere, over a longer
   // cache, the GEMMs read it once for all heads; the loop below reads it once per head.
   if (HasAvx512() && a.rank % 16 == 0) {
-    float* scratch = ctx.Scratch(kSlotDecode, MlaDecodeScratchFloats(a.tokens * a.heads, a.rank, a.rope_dim, len,
+    // Sized for the whole cache, not this call's keys: allocated once, as the memory plan counts it
+    // (a request growing by a key per token would let the buffer's geometric growth overshoot it).
+    float* scratch = ctx.Scratch(kSlotDecode, MlaDecodeScratchFloats(a.tokens * a.heads, a.rank, a.rope_dim, kv.dim(0),
                                                                         ctx.threads()));
     MlaDecodeAvx512(a, len, scratch, ctx.threads());
     return absl::OkStatus();

@@ -17,8 +17,8 @@
 namespace ds::cpu {
 namespace {
 
-constexpr int64_t kLanes = 16;
-constexpr int64_t kKeysPerStep = 8;  // keys sharing each load of qT (independent FMA chains)
+constexpr int64_t kLanes = kMlaDecodeLanes;
+constexpr int64_t kKeysPerStep = kMlaDecodeKeysPerStep;  // keys sharing each load of qT (independent FMA chains)
 
 // qT[d][lane] = scale * q row (r0 + lane), d < width (zero lanes past the last row).
 void TransposeRows(const float* q, int64_t width, int64_t r0, int64_t lanes, float scale, float* qT) {
@@ -99,11 +99,6 @@ void WeightedColumns(const float* P, const float* inv, const Tensor& kv, int64_t
 constexpr int64_t kValueBlockKeys = 128;
 
 }  // namespace
-
-int64_t MlaDecodeScratchFloats(int64_t rows, int64_t rank, int64_t rope_dim, int64_t len, int threads) {
-  const int64_t groups = (rows + kLanes - 1) / kLanes;
-  return groups * (rank + rope_dim + len + 1) * kLanes + threads * kKeysPerStep * (rank + rope_dim);
-}
 
 // Every group of 16 query rows (heads) reads the whole cache, so the groups go together: each
 // block of keys is read from memory once and serves all groups from cache (one group at a time
