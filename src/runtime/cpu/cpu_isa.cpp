@@ -5,8 +5,16 @@
 #include <cstdlib>
 #include <cstring>
 
+#include <cpuid.h>
+
 namespace ds::cpu {
 namespace {
+
+// F16C (CPUID leaf 1, ECX bit 29): clang's __builtin_cpu_supports does not know "f16c".
+bool HasF16c() {
+  unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
+  return __get_cpuid(1, &eax, &ebx, &ecx, &edx) && (ecx & bit_F16C) != 0;
+}
 
 CpuIsa FromEnv(CpuIsa detected) {
   const char* env = std::getenv("DS_CPU_ISA");
@@ -38,7 +46,7 @@ CpuIsa DetectedCpuIsa() {
         __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq")) {
       return CpuIsa::kAvx512;
     }
-    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c")) {
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && HasF16c()) {
       return CpuIsa::kAvx2;  // the *_avx2.cpp files are compiled with -mavx2 -mfma -mf16c
     }
     return CpuIsa::kScalar;
