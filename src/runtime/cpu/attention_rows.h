@@ -23,7 +23,7 @@ constexpr int64_t kAttentionScoreBlockFloats = 4 << 20;
 inline const float* CacheRowsF32(const Tensor& cache, int64_t len, KernelContext& ctx, int slot) {
   if (cache.dtype() == DType::kF32) return cache.data<float>();
   const int64_t n = len * cache.dim(1);
-  float* out = ctx.Scratch(slot, cache.numel());  // the whole cache: allocated once, as counted
+  float* out = ctx.Scratch(slot, cache.numel());  // the whole cache (KernelContext::Scratch)
   const uint16_t* src = cache.data<uint16_t>();
   for (int64_t i = 0; i < n; ++i) out[i] = Bf16ToF32(src[i]);
   return out;

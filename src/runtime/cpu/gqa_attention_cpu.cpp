@@ -57,10 +57,7 @@ Status GqaAttention(const GqaAttentionOp::Args& a, KernelContext& ctx) {
   const int64_t group = a.heads / a.kv_heads, d = a.head_dim;
   int64_t len = 0;
   for (int64_t t = 0; t < a.tokens; ++t) len = std::max<int64_t>(len, a.positions[t] + 1);
-  // Scratch is sized for the whole cache (capacity), not this call's keys: allocated once, as the
-  // models' memory plans count it (growing by a key per token would overshoot through the
-  // buffer's geometric growth).
-  const int64_t capacity = k.dim(0);
+  const int64_t capacity = k.dim(0);  // scratch is requested for the whole cache (KernelContext::Scratch)
   const int threads = static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(ctx.threads(), a.tokens * a.heads)));
   // Decoding (a few query rows per KV head): head dims across the lanes, each cache row read once
   // per KV head, in place.

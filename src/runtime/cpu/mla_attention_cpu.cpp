@@ -43,7 +43,7 @@ constexpr int64_t kMlaGemmMinRows = 8, kMlaGemmMinKeys = 64;
 const uint16_t* CacheRowsBf16(const Tensor& cache, int64_t len, KernelContext& ctx, int slot) {
   if (cache.dtype() == DType::kBF16) return cache.data<uint16_t>();
   const int64_t width = cache.dim(1);
-  // The whole cache's size: allocated once, as counted.
+  // Requested for the whole cache (KernelContext::Scratch).
   uint16_t* out = reinterpret_cast<uint16_t*>(ctx.Scratch(slot, (cache.numel() + 1) / 2));
   RowsToBf16(cache.data<float>(), len, width, width, out, ctx.threads());
   return out;
@@ -119,8 +119,7 @@ Status MlaAttention(const MlaAttentionOp::Args& a, KernelContext& ctx) {
   // Decoding: 16 query rows per vector, all groups of them per cache block (AVX-512). Elsewhere, over a longer
   // cache, the GEMMs read it once for all heads; the loop below reads it once per head.
   if (HasAvx512() && a.rank % 16 == 0) {
-    // Sized for the whole cache, not this call's keys: allocated once, as the memory plan counts it
-    // (a request growing by a key per token would let the buffer's geometric growth overshoot it).
+    // Requested for the whole cache, not this call's keys (KernelContext::Scratch).
     float* scratch = ctx.Scratch(kSlotDecode, MlaDecodeScratchFloats(a.tokens * a.heads, a.rank, a.rope_dim, kv.dim(0),
                                                                         ctx.threads()));
     MlaDecodeAvx512(a, len, scratch, ctx.threads());

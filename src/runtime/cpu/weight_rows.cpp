@@ -16,12 +16,12 @@ bool Q8ActivationSupports(DType t) {
   }
 }
 
-// AVX-512 without VNNI (Skylake-X) takes the AVX2 kernels: vpmaddubsw exists there too.
+// AVX2 or better. AVX-512 without VNNI (Skylake-X) takes the AVX2 kernels.
+bool HasQ8ActivationKernels() { return HasAvx2(); }
+
 namespace {
 bool UseQ8ActivationAvx512() { return HasAvx512() && CpuHasAvx512Vnni(); }
 }  // namespace
-
-bool HasQ8ActivationKernels() { return HasAvx2(); }
 
 // Rows longer than this stay on the exact path: their bf16 x outgrows half of L1 and is re-read
 // from L2 for every row (an f8_e4m3 trial of the kernel fell from 22 to 13-15 GB/s per core at
