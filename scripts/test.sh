@@ -5,6 +5,8 @@
 # DS_FUZZ_SECONDS (default 60) under ASan + UBSan.
 # Prints how long each stage takes. Exits non-zero on any failure.
 #   DS_SKIP_SANITIZERS=1 skips the ASan, TSan and fuzz stages; DS_SKIP_TSAN=1 / DS_SKIP_FUZZ=1 one each.
+#   DS_KEEP_BUILDS=1 keeps build-asan, build-tsan and build-fuzz after their stages pass (by default
+#   each is deleted once its tests pass, so the run needs disk for one sanitizer build at a time).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 JOBS="${JOBS:-$(nproc)}"
@@ -21,13 +23,28 @@ configure_and_test() {  # build-dir, extra cmake args...
   (cd "$dir" && ctest --output-on-failure --no-tests=error -j"$JOBS" --timeout 600)
 }
 
+# Sanitizer builds carry line tables only (-g1): reports still name file:line, and the build
+# objects are about half the size they are with full debug info (a CI run once ran out of disk).
+SAN_FLAGS=(-DCMAKE_BUILD_TYPE=RelWithDebInfo "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O2 -g1 -DNDEBUG"
+           "-DCMAKE_C_FLAGS_RELWITHDEBINFO=-O2 -g1 -DNDEBUG" -DDS_BUILD_BENCH=OFF)
+
+disk_report() {  # what is free where builds and compiler temporaries go, and what the builds take
+  echo "== disk: $(df -Ph . | awk 'NR==2 {print $4}') free here, $(df -Ph "${TMPDIR:-/tmp}" | awk 'NR==2 {print $4}') free in ${TMPDIR:-/tmp};" \
+    "$(du -sh build build-asan build-tsan build-fuzz 2>/dev/null | awk '{printf "%s %s  ", $2, $1}')"
+}
+drop_build() {  # build-dir: delete a sanitizer build whose tests passed, unless asked to keep it
+  if [ "${DS_KEEP_BUILDS:-0}" != "1" ]; then rm -rf "$1"; fi
+}
+
 declare -a TIMES=()
 stage_done() {  # name, start seconds
   local t=$(( $(date +%s) - $2 ))
   TIMES+=("$1: ${t} s")
   echo "== $1: ${t} s"
+  disk_report
 }
 
+disk_report
 start=$(date +%s)
 echo "== Release build and tests =="
 configure_and_test build -DCMAKE_BUILD_TYPE=Release
@@ -48,8 +65,9 @@ if [ "${DS_SKIP_SANITIZERS:-0}" != "1" ]; then
   # OpenMP's runtime keeps thread pools alive at exit: not a leak of ours.
   export ASAN_OPTIONS="detect_leaks=1:abort_on_error=1" LSAN_OPTIONS="suppressions=$PWD/tests/lsan.supp"
   export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
-  configure_and_test build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DDS_SANITIZE="address;undefined" -DDS_BUILD_BENCH=OFF
+  configure_and_test build-asan "${SAN_FLAGS[@]}" -DDS_SANITIZE="address;undefined"
   stage_done "ASan + UBSan" "$start"
+  drop_build build-asan
 
   if [ "${DS_SKIP_TSAN:-0}" != "1" ]; then
     start=$(date +%s)
@@ -58,11 +76,12 @@ if [ "${DS_SKIP_SANITIZERS:-0}" != "1" ]; then
     # invisible to it and it reports races inside every parallel loop. Kernels therefore run on one
     # OpenMP thread here; the races TSan looks for are between sessions sharing one model, which
     # this keeps (each session is its own std::thread). docs/robustness.md explains.
-    cmake -S . -B build-tsan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DDS_SANITIZE=thread -DDS_BUILD_BENCH=OFF >/dev/null
+    cmake -S . -B build-tsan -G Ninja "${SAN_FLAGS[@]}" -DDS_SANITIZE=thread >/dev/null
     cmake --build build-tsan --target concurrency_test -j"$JOBS"
     (cd build-tsan && OMP_NUM_THREADS=1 TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1" \
        ctest -L threaded --output-on-failure --timeout 900)
     stage_done "TSan (threaded tests)" "$start"
+    drop_build build-tsan
   fi
 
   if [ "${DS_SKIP_FUZZ:-0}" != "1" ]; then
@@ -70,6 +89,7 @@ if [ "${DS_SKIP_SANITIZERS:-0}" != "1" ]; then
     echo "== Fuzzing (ASan + UBSan, clang) =="
     bash scripts/fuzz.sh "${DS_FUZZ_SECONDS:-60}"
     stage_done "Fuzzing" "$start"
+    drop_build build-fuzz
   fi
 fi
 
