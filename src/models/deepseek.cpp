@@ -155,21 +155,11 @@ int64_t DeepseekModel::ScratchBytes(int64_t m) const {
                             + heads * (2 * rank + dr + c.v_head_dim)           // slots 3..6
                             + 3 * inter                                        // slots 20..21
                             + c.n_routed_experts + 6 * c.num_experts_per_tok + 2 * d;  // slots 10..13, routing
-  // Kernel scratch: a decoded weight row and a 256-row panel of the widest weight; attention
-  // scores and widened cache rows per kernel thread (decode), or a block of at most 4 Mi scores
-  // and the whole cache widened to f32 (prefill GEMMs, runtime/cpu/mla_attention_cpu.cpp).
+  // Kernel scratch: a decoded weight row and a 256-row panel of the widest weight, and attention's
+  // (every path's: runtime/cpu/mla_attention_cpu.cpp).
   const int64_t widest = std::max({d, inter, c.q_lora_rank, rank, heads * c.v_head_dim});
   const int64_t threads = KernelContext(options_.threads).threads();
-  // Under reduced precision the probabilities of a block of at most max(1024, heads) query rows and
-  // the latent cache are also rounded to bf16 (half a float each).
-  const int64_t block_rows = std::min(m * heads, std::max<int64_t>(1024, heads));
-  const int64_t attention_bf16 = (std::min<int64_t>(4 << 20, block_rows * capacity_) + capacity_ * rank) / 2;
-  // Decoding on AVX-512 (fewer than kAttentionGemmMinTokens tokens) transposes the query rows and
-  // keeps their scores down the cache; each thread widens 8 keys' rows of a bf16 cache.
-  const int64_t decode_rows = std::min<int64_t>(m, cpu::kAttentionGemmMinTokens - 1) * heads;
-  const int64_t attention_decode = cpu::MlaDecodeScratchFloats(decode_rows, rank, dr, capacity_, static_cast<int>(threads));
-  const int64_t attention = threads * (capacity_ + rank + dr) + std::min<int64_t>(4 << 20, m * heads * capacity_) +
-                            capacity_ * (rank + dr) + attention_bf16 + attention_decode;
+  const int64_t attention = cpu::MlaAttentionScratchFloats(m, heads, rank, dr, capacity_, static_cast<int>(threads));
   // Decode matmul groups read up to 32 distinct inputs (per-head MLA products) or the chosen
   // experts' and the shared expert's activations.
   const int64_t k = c.num_experts_per_tok;

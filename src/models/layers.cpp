@@ -170,12 +170,14 @@ Status MoeLayer::Forward(const float* x, int64_t m, int64_t hidden, float* out, 
   int32_t* fill = ws.GetInts(4, e);
   std::copy(start, start + e, fill);
   for (int64_t i = 0; i < m * k; ++i) order[fill[ids[i]]++] = static_cast<int32_t>(i);
+  // An expert gets at most m rows (a token chooses it once): sized for that, so the buffers are
+  // allocated once, not again for each larger expert.
+  float* xin = ws.Get(12, m * hidden);
+  float* yout = ws.Get(13, m * hidden);
   for (int64_t ex = 0; ex < e; ++ex) {
     const int32_t* rows = order + start[ex];
     const int64_t n = start[ex + 1] - start[ex];
     if (n == 0) continue;  // experts without tokens are skipped
-    float* xin = ws.Get(12, n * hidden);
-    float* yout = ws.Get(13, n * hidden);
     for (int64_t i = 0; i < n; ++i) std::memcpy(xin + i * hidden, x + (rows[i] / k) * hidden, hidden * sizeof(float));
     DS_RETURN_IF_ERROR(experts[ex].Forward(xin, n, yout, false, ctx, ws));
     for (int64_t i = 0; i < n; ++i) {

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "common/slot_buffers.h"
 #include "models/weight_loader.h"
 #include "runtime/kernel_registry.h"
 
@@ -16,24 +17,12 @@ namespace ds {
 // Growable per-sequence scratch buffers addressed by slot, so steady-state decode allocates nothing.
 class Workspace {
  public:
-  float* Get(int slot, size_t n) { return Grow(buffers_, slot, n); }
+  float* Get(int slot, size_t n) { return GrowSlot(buffers_, slot, n); }
   // Integer buffers (token positions, expert ids), slots independent of Get's.
-  int32_t* GetInts(int slot, size_t n) { return Grow(ints_, slot, n); }
-  size_t bytes() const { return Bytes(buffers_) + Bytes(ints_); }
+  int32_t* GetInts(int slot, size_t n) { return GrowSlot(ints_, slot, n); }
+  size_t bytes() const { return SlotBytes(buffers_) + SlotBytes(ints_); }
 
  private:
-  template <typename T>
-  static T* Grow(std::vector<std::vector<T>>& v, int slot, size_t n) {
-    if (static_cast<size_t>(slot) >= v.size()) v.resize(slot + 1);
-    if (v[slot].size() < n) v[slot].resize(n);
-    return v[slot].data();
-  }
-  template <typename T>
-  static size_t Bytes(const std::vector<std::vector<T>>& v) {
-    size_t b = 0;
-    for (const auto& x : v) b += x.capacity() * sizeof(T);
-    return b;
-  }
   std::vector<std::vector<float>> buffers_;
   std::vector<std::vector<int32_t>> ints_;
 };

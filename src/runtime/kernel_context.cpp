@@ -2,6 +2,8 @@
 
 #include <omp.h>
 
+#include "common/slot_buffers.h"
+
 namespace ds {
 
 KernelContext::KernelContext(int threads, ComputePrecision precision)
@@ -11,23 +13,10 @@ KernelContext::KernelContext(int threads, ComputePrecision precision)
   if (threads > 0) omp_set_num_threads(threads);
 }
 
-float* KernelContext::Scratch(int slot, size_t n) {
-  if (static_cast<size_t>(slot) >= scratch_.size()) scratch_.resize(slot + 1);
-  if (scratch_[slot].size() < n) scratch_[slot].resize(n);
-  return scratch_[slot].data();
-}
+float* KernelContext::Scratch(int slot, size_t n) { return GrowSlot(scratch_, slot, n); }
 
-int32_t* KernelContext::ScratchInts(int slot, size_t n) {
-  if (static_cast<size_t>(slot) >= scratch_ints_.size()) scratch_ints_.resize(slot + 1);
-  if (scratch_ints_[slot].size() < n) scratch_ints_[slot].resize(n);
-  return scratch_ints_[slot].data();
-}
+int32_t* KernelContext::ScratchInts(int slot, size_t n) { return GrowSlot(scratch_ints_, slot, n); }
 
-size_t KernelContext::scratch_bytes() const {
-  size_t b = 0;
-  for (const auto& v : scratch_) b += v.capacity() * sizeof(float);
-  for (const auto& v : scratch_ints_) b += v.capacity() * sizeof(int32_t);
-  return b;
-}
+size_t KernelContext::scratch_bytes() const { return SlotBytes(scratch_) + SlotBytes(scratch_ints_); }
 
 }  // namespace ds

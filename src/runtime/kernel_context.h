@@ -21,10 +21,10 @@ class KernelContext {
   int threads() const { return threads_; }
   ComputePrecision precision() const { return precision_; }
   // A float buffer of at least `n` elements, valid until the next call with the same `slot`.
-  // A buffer grows geometrically (so it is not reallocated every call), which can hold
-  // up to twice the largest request: kernels whose need grows call by call (attention over a
-  // growing cache) ask for their largest size at once (sized by the cache's capacity), so the
-  // buffer is allocated once at the size the models' memory plans count.
+  // A slot holds exactly its largest request (common/slot_buffers.h), the size
+  // the models' memory plans count, so kernels whose need grows call by call (attention over a
+  // growing cache) ask for their largest size at once (sized by the cache's capacity): nothing is
+  // then reallocated token by token.
   float* Scratch(int slot, size_t n);
   // An int32 buffer of at least `n` elements (slots independent of Scratch's), same lifetime rule.
   int32_t* ScratchInts(int slot, size_t n);

@@ -1,22 +1,39 @@
 #!/usr/bin/env bash
-# The objects compiled for AVX2 / AVX-512 (src/runtime/cpu/*_avx2.cpp, *_avx512.cpp) define no
-# weak (vague-linkage) code symbols. Such a symbol (an inline function from a shared header, a
-# std:: template) is merged with the baseline objects' copy at link time, and the linker may keep
-# the AVX copy for every caller: a baseline caller on a CPU without AVX would then fault (SIGILL).
-# src/CMakeLists.txt compiles these files optimized (at least -O2) in every build type for this reason.
+# Checks the objects compiled for AVX2 / AVX-512 (src/runtime/cpu/*_avx2.cpp, *_avx512*.cpp):
+# 1. They define no weak (vague-linkage) code symbols. Such a symbol (an inline function from a
+#    shared header, a std:: template) is merged with the baseline objects' copy at link time, and
+#    the linker may keep the AVX copy for every caller: a baseline caller on a CPU without AVX would
+#    then fault (SIGILL). src/CMakeLists.txt compiles these files optimized (at least -O2) in every
+#    build type for this reason.
+# 2. Each holds only instructions of its level: no AVX-512 (zmm or mask registers) in *_avx2,
+#    AVX512-BF16 only in *_avx512bf16 and AVX512-VNNI only in *_avx512vnni, since the plain
+#    AVX-512 level runs on CPUs without them (Skylake-X; Ice Lake has no BF16).
 # Usage: bash isa_objects.sh <object files of ds_runtime...>
 set -euo pipefail
 checked=0
 bad=""
+BF16='vdpbf16ps|vcvtne2ps2bf16|vcvtneps2bf16'
+VNNI='vpdpbusds?|vpdpwssds?'
+AVX512='%zmm|%k[1-7]'
+forbidden() {  # object -> regex of instructions its level must not contain
+  case "$1" in
+    *_avx2.cpp.o) echo "$AVX512|$BF16|$VNNI" ;;
+    *_avx512bf16.cpp.o) echo "$VNNI" ;;
+    *_avx512vnni.cpp.o) echo "$BF16" ;;
+    *) echo "$BF16|$VNNI" ;;
+  esac
+}
 for o in "$@"; do
-  case "$o" in *_avx2.cpp.o | *_avx512.cpp.o) ;; *) continue ;; esac
+  case "$o" in *_avx2.cpp.o | *_avx512*.cpp.o) ;; *) continue ;; esac
   checked=$((checked + 1))
   # W/V: weak / vague-linkage definitions; DW.ref.* are data (the personality routine's pointer).
   weak=$(nm -C --defined-only "$o" | awk '$2 == "W" || $2 == "V"' | grep -v ' DW\.ref\.' || true)
-  [ -z "$weak" ] || bad+=$'\n'"$(basename "$o"):"$'\n'"$weak"
+  [ -z "$weak" ] || bad+=$'\n'"$(basename "$o") defines weak symbols a baseline caller could be linked to:"$'\n'"$weak"
+  insns=$(objdump -d --no-show-raw-insn "$o" | grep -E "$(forbidden "$o")" | head -5 || true)
+  [ -z "$insns" ] || bad+=$'\n'"$(basename "$o") holds instructions beyond its ISA level:"$'\n'"$insns"
 done
-[ "$checked" -gt 0 ] || { echo "no *_avx2 / *_avx512 objects among the arguments"; exit 1; }
+[ "$checked" -gt 0 ] || { echo "no *_avx2 / *_avx512* objects among the arguments"; exit 1; }
 if [ -n "$bad" ]; then
-  echo "ISA-specific objects define weak symbols a baseline caller could be linked to:$bad"; exit 1
+  echo "ISA-specific objects:$bad"; exit 1
 fi
-echo "$checked ISA-specific objects: no weak code symbols"
+echo "$checked ISA-specific objects: no weak code symbols, no instruction beyond each one's level"

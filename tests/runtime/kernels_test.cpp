@@ -688,5 +688,36 @@ TEST(MlaAttentionDecode, ScratchIsAllocatedOnceForTheWholeCache) {
   }
 }
 
+// Prompt-sized MLA calls hold no more scratch than MlaPromptScratchFloats, their part of the bound
+// the models' memory plans count: with 1100 heads one token's scores (heads x keys) exceed the 4 Mi score block,
+// and calls of growing size must not leave a slot larger than the largest call needs.
+TEST(MlaAttentionPrefill, ScratchStaysWithinTheCountedBound) {
+  auto fn = KernelRegistry::Global().Find<MlaAttentionOp>(Device::kCpu, DType::kF32, DType::kF32).value();
+  std::mt19937 rng(13);
+  const int64_t rank = 16, rope = 16, cap = 4000;
+  for (const int64_t heads : {4, 1100}) {
+    for (const DType cache_type : {DType::kF32, DType::kBF16}) {
+      for (const ComputePrecision precision : {ComputePrecision::kF32, ComputePrecision::kBF16}) {
+        SCOPED_TRACE(testing::Message() << heads << " heads, " << DTypeName(cache_type) << " cache, precision "
+                                        << static_cast<int>(precision));
+        Tensor kv = Tensor::Empty(cache_type, {cap, rank}), pe = Tensor::Empty(cache_type, {cap, rope});
+        std::memset(kv.raw(), 0, kv.nbytes());
+        std::memset(pe.raw(), 0, pe.nbytes());
+        KernelContext ctx(2, precision);
+        for (const int64_t tokens : {8, 12, 20}) {
+          const std::vector<float> ql = RandomFloats(tokens * heads * rank, rng), qp = RandomFloats(tokens * heads * rope, rng);
+          std::vector<float> out(tokens * heads * rank);
+          std::vector<int32_t> pos(tokens);
+          for (int64_t t = 0; t < tokens; ++t) pos[t] = static_cast<int32_t>(cap - tokens + t);
+          ASSERT_TRUE(fn({ql.data(), qp.data(), tokens, heads, rank, rope, &kv, &pe, pos, 0.1f, out.data()}, ctx).ok());
+          EXPECT_LE(ctx.scratch_bytes(), sizeof(float) * cpu::MlaPromptScratchFloats(tokens, heads, rank, rope, cap))
+              << tokens << " tokens";
+        }
+      }
+    }
+  }
+}
+
+
 }  // namespace
 }  // namespace ds

@@ -66,6 +66,14 @@ inline constexpr int64_t kMlaDecodeLanes = 16, kMlaDecodeKeysPerStep = 8;
 void MlaDecodeAvx512(const MlaAttentionOp::Args& a, int64_t len, float* scratch, int threads);
 // Baseline code (mla_attention_cpu.cpp), also used for the models' memory plans.
 int64_t MlaDecodeScratchFloats(int64_t rows, int64_t rank, int64_t rope_dim, int64_t len, int threads);
+// Scores of one query block of the prompt (GEMM) path for `tokens` query tokens over a cache of
+// `capacity` rows: the size requested whatever the call's keys.
+int64_t MlaScoreBlockFloats(int64_t tokens, int64_t heads, int64_t capacity);
+// Scratch floats of the GEMM path (prompts) for calls of up to `tokens` query tokens.
+int64_t MlaPromptScratchFloats(int64_t tokens, int64_t heads, int64_t rank, int64_t rope_dim, int64_t capacity);
+// Every scratch float MlaAttention may hold for calls of up to `tokens` query tokens, on any path.
+int64_t MlaAttentionScratchFloats(int64_t tokens, int64_t heads, int64_t rank, int64_t rope_dim, int64_t capacity,
+                                  int threads);
 
 inline float DotF32(const float* a, const float* b, int64_t n) {
   float acc = 0.0f;

@@ -51,12 +51,13 @@ const uint16_t* CacheRowsBf16(const Tensor& cache, int64_t len, KernelContext& c
 
 // y[m, n] (+)= x[m, k] W with W = rows of a cache ([n, k] when w_nk, else [k, n]): f32, or with x
 // rounded to bf16 (scratch) and W already bf16.
+// x_floats: the size x's bf16 copy is requested at (at least m * k; a bound fixed per cache).
 Status AttentionGemm(bool bf16, const float* x, int64_t m, int64_t k, const void* w, bool w_nk, int64_t ldw,
-                     int64_t n, float* y, bool accumulate, KernelContext& ctx) {
+                     int64_t n, float* y, bool accumulate, KernelContext& ctx, int64_t x_floats = 0) {
   if (!bf16) {
     return OneDnnGemmF32AnyShape(x, m, k, k, static_cast<const float*>(w), w_nk, ldw, n, y, n, accumulate);
   }
-  uint16_t* xb = reinterpret_cast<uint16_t*>(ctx.Scratch(kSlotXBf16, (m * k + 1) / 2));
+  uint16_t* xb = reinterpret_cast<uint16_t*>(ctx.Scratch(kSlotXBf16, (std::max(x_floats, m * k) + 1) / 2));
   RowsToBf16(x, m, k, k, xb, ctx.threads());
   return OneDnnGemmBf16AnyShape(xb, m, k, k, static_cast<const uint16_t*>(w), w_nk, ldw, n, y, n, accumulate);
 }
@@ -71,7 +72,9 @@ Status MlaAttentionGemm(const MlaAttentionOp::Args& a, int64_t len, KernelContex
   const void* values = bf16_values ? static_cast<const void*>(CacheRowsBf16(*a.kv_cache, len, ctx, kSlotKvBf16)) : kv;
   const int64_t block_rows = std::min(kMlaBlockRows, kAttentionScoreBlockFloats / len);
   const int64_t block = std::clamp<int64_t>(block_rows / a.heads, 1, a.tokens);
-  float* scores = ctx.Scratch(kSlotScores, block * a.heads * len);
+  // Requested at the bound for the whole cache (KernelContext::Scratch); block * heads * len is within it.
+  const int64_t score_floats = MlaScoreBlockFloats(a.tokens, a.heads, a.kv_cache->dim(0));
+  float* scores = ctx.Scratch(kSlotScores, score_floats);
   const bool vector_exp = HasAvx512();
   for (int64_t t0 = 0; t0 < a.tokens; t0 += block) {
     const int64_t tb = std::min(block, a.tokens - t0), rows = tb * a.heads;
@@ -91,12 +94,35 @@ Status MlaAttentionGemm(const MlaAttentionOp::Args& a, int64_t len, KernelContex
       }
     }
     float* out = a.out + t0 * a.heads * a.rank;
-    DS_RETURN_IF_ERROR(AttentionGemm(bf16_values, scores, rows, keys, values, false, a.rank, a.rank, out, false, ctx));
+    DS_RETURN_IF_ERROR(
+        AttentionGemm(bf16_values, scores, rows, keys, values, false, a.rank, a.rank, out, false, ctx, score_floats));
   }
   return absl::OkStatus();
 }
 
 }  // namespace
+
+int64_t MlaScoreBlockFloats(int64_t tokens, int64_t heads, int64_t capacity) {
+  // A block is one token's heads when they alone exceed the score budget, else at most
+  // kMlaBlockRows rows within it (MlaAttentionGemm), and never more tokens than the call has.
+  const int64_t per_block = std::max(heads * capacity, std::min(kMlaBlockRows * capacity, kAttentionScoreBlockFloats));
+  return std::min(tokens * heads * capacity, per_block);
+}
+
+int64_t MlaPromptScratchFloats(int64_t tokens, int64_t heads, int64_t rank, int64_t rope_dim, int64_t capacity) {
+  const int64_t scores = MlaScoreBlockFloats(tokens, heads, capacity);
+  const int64_t widened_cache = capacity * (rank + rope_dim);  // a bf16 cache as f32
+  const int64_t bf16_operands = (scores + capacity * rank) / 2;  // P and an f32 latent cache as bf16
+  return scores + widened_cache + bf16_operands;
+}
+
+int64_t MlaAttentionScratchFloats(int64_t tokens, int64_t heads, int64_t rank, int64_t rope_dim, int64_t capacity,
+                                  int threads) {
+  const int64_t per_head_rows = threads * (capacity + rank + rope_dim);  // the portable decode loop
+  const int64_t decode_rows = std::min<int64_t>(tokens, kAttentionGemmMinTokens - 1) * heads;
+  return MlaPromptScratchFloats(tokens, heads, rank, rope_dim, capacity) + per_head_rows +
+         MlaDecodeScratchFloats(decode_rows, rank, rope_dim, capacity, threads);
+}
 
 int64_t MlaDecodeScratchFloats(int64_t rows, int64_t rank, int64_t rope_dim, int64_t len, int threads) {
   // Per group of 16 rows: transposed queries, scores down the cache, reciprocal sums; per thread:
@@ -127,8 +153,8 @@ Status MlaAttention(const MlaAttentionOp::Args& a, KernelContext& ctx) {
   }
   if (a.tokens * a.heads >= kMlaGemmMinRows && len >= kMlaGemmMinKeys) return MlaAttentionGemm(a, len, ctx);
   const int heads_threads = static_cast<int>(std::min<int64_t>(ctx.threads(), a.heads));
-  // Per-thread scores and widened cache rows, allocated once (nothing is allocated per token).
-  const int64_t per_thread = len + a.rank + a.rope_dim;
+  // Per-thread scores and widened cache rows, requested for the whole cache (KernelContext::Scratch).
+  const int64_t per_thread = kv.dim(0) + a.rank + a.rope_dim;
   float* thread_rows = ctx.Scratch(kSlotThreadRows, heads_threads * per_thread);
 #pragma omp parallel num_threads(heads_threads)
   {

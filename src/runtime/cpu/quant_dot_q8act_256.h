@@ -1,6 +1,6 @@
 // The 256-bit kernels of the 8-bit-activation decode GEMV (q8_0, q4_0 / q4_1 / q5_0 / q5_1, q6_k),
 // written once over a byte-dot policy and compiled twice: with AVX512-VNNI
-// (quant_dot_q8act_avx512.cpp, vpdpbusd) and with AVX2 (quant_dot_q8act_avx2.cpp, vpmaddubsw +
+// (quant_dot_q8act_avx512vnni.cpp, vpdpbusd) and with AVX2 (quant_dot_q8act_avx2.cpp, vpmaddubsw +
 // vpmaddwd). Ops provides:
 //   Dot(u, s):        int32 lane i = u[4i] s[4i] + ... + u[4i+3] s[4i+3] (u unsigned, s signed bytes;
 //                     callers keep u <= 128 and |s| <= 127, so AVX2's int16 pair sums cannot saturate)

@@ -90,7 +90,7 @@ void QuantizeActivation(const float* x, int64_t n, int8_t* q, float* d, float* s
 void QuantizeActivationAvx512(const float* x, int64_t n, int8_t* q, float* d, float* sum);
 void QuantizeActivationAvx2(const float* x, int64_t n, int8_t* q, float* d, float* sum);
 // y[r] (+)= dot(x, row r) for r in [r0, r1), x given as a Q8Activation, types of
-// Q8ActivationSupports: AVX512-VNNI (quant_dot_q8act_avx512.cpp) or AVX2 (quant_dot_q8act_avx2.cpp).
+// Q8ActivationSupports: AVX512-VNNI (quant_dot_q8act_avx512vnni.cpp) or AVX2 (quant_dot_q8act_avx2.cpp).
 void GemvRowsQ8Activation(const WeightRows& w, int64_t r0, int64_t r1, const Q8Activation& a, float* y,
                           bool accumulate);
 void GemvRowsQ8ActivationAvx512(const WeightRows& w, int64_t r0, int64_t r1, const Q8Activation& a, float* y,
@@ -99,7 +99,7 @@ void GemvRowsQ8ActivationAvx2(const WeightRows& w, int64_t r0, int64_t r1, const
                               bool accumulate);
 
 // Decode with the activation row rounded to bf16 (ComputePrecision::kBF16) for bf16 weights of at
-// most 8192 columns (gemv_bf16act_avx512.cpp): vdpbf16ps products, f32 sums. Supports: whether
+// most 8192 columns (gemv_bf16act_avx512bf16.cpp): vdpbf16ps products, f32 sums. Supports: whether
 // this CPU (AVX512-BF16, AVX-512 active) and weight take it.
 bool Bf16ActivationSupports(const WeightRows& w);
 // x (w.cols floats) rounded to bf16 (nearest even) into xb.

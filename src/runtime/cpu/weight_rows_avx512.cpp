@@ -370,13 +370,4 @@ void DecodeRowAvx512(const WeightRows& w, int64_t r, float* out) {
   }
 }
 
-void F32ToBf16Avx512Bf16(const float* x, int64_t n, uint16_t* out) {
-  int64_t i = 0;
-  for (; i + 16 <= n; i += 16) {
-    const __m256bh v = _mm512_cvtneps_pbh(_mm512_loadu_ps(x + i));
-    _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + i), reinterpret_cast<const __m256i&>(v));
-  }
-  for (; i < n; ++i) out[i] = F32ToBf16(x[i]);
-}
-
 }  // namespace ds::cpu

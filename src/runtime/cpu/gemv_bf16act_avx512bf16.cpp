@@ -42,6 +42,15 @@ float DotBf16Row(const uint16_t* row, const uint16_t* xb, int64_t cols) {
 
 }  // namespace
 
+void F32ToBf16Avx512Bf16(const float* x, int64_t n, uint16_t* out) {
+  int64_t i = 0;
+  for (; i + 16 <= n; i += 16) {
+    const __m256bh v = _mm512_cvtneps_pbh(_mm512_loadu_ps(x + i));
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + i), reinterpret_cast<const __m256i&>(v));
+  }
+  for (; i < n; ++i) out[i] = F32ToBf16(x[i]);
+}
+
 void PrepareBf16Activation(const WeightRows& w, const float* x, uint16_t* xb) { F32ToBf16Row(x, w.cols, xb); }
 
 void GemvRowsBf16Activation(const WeightRows& w, int64_t r0, int64_t r1, const uint16_t* xb, float* y,
