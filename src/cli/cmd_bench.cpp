@@ -29,7 +29,9 @@ constexpr char kUsage[] =
     "  -p N  prompt tokens per prefill run (0 skips prefill)   -n N  generated tokens per run (0 skips)\n"
     "  -t N  threads (default: all cores)                       -r N  repetitions after one warm-up\n"
     "  -d N  tokens already in the context before each timed run (llama-bench's depth; untimed)\n"
-    "  --bw-mib N  size of the read sweep that measures bandwidth (MiB)\n";
+    "  --bw-mib N  size of the read sweep that measures bandwidth (MiB)\n"
+    "  --precision bf16  llama.cpp's arithmetic: prompt matmuls on bf16, decoding with 8-bit activations\n"
+    "                    for GGUF block types and bf16 ones for bf16 weights (f32, the default, is exact)\n";
 
 // llama-bench's short options mapped onto this CLI's long ones.
 std::vector<std::string> ExpandShortOptions(int argc, char** argv) {
@@ -275,6 +277,10 @@ int RunBench(int argc, char** argv) {
   auto before = Bandwidth(b, threads);
   if (!before.ok()) return Fail("bench", std::string(before.status().message()));
   const bool rss_reset = ResetPeakRss();
+  if (!opts.compute_bf16) {
+    std::fprintf(stderr, "bench: exact f32 arithmetic (the default); llama.cpp rounds activations (to 8 bits for "
+                         "quantized weights), which --precision bf16 also does\n");
+  }
   std::fprintf(stderr, "bench: loading %s\n", args.Get("model")->c_str());
   auto model = deepseek::Model::Load(*args.Get("model"), opts);
   if (!model.ok()) return Fail("bench", model.status().message());

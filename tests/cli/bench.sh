@@ -10,6 +10,11 @@ for fx in tiny-v2 tiny-v3-fp8; do
     "$BIN" bench --model "$dir" -p 12 -n 5 -r 2 -t 2 --bw-mib 32 --precision "$prec" --json \
       >"$TMP/out.json" 2>"$TMP/err"
     grep -q "rep 2/2 tg5" "$TMP/err" || { echo "no progress on stderr"; cat "$TMP/err"; exit 1; }
+    # The default (exact) run points at llama.cpp's arithmetic; the reduced-precision run does not.
+    if [ "$prec" = f32 ] && ! grep -q "which --precision bf16 also does" "$TMP/err"; then
+      echo "no note on the arithmetic in the default run"; cat "$TMP/err"; exit 1
+    fi
+    if [ "$prec" = bf16 ] && grep -q "precision bf16 also does" "$TMP/err"; then echo "note in a bf16 run"; exit 1; fi
     python3 - "$TMP/out.json" "$dir" "$prec" <<'PY'
 import json, struct, sys, glob, os
 out = json.load(open(sys.argv[1])); d = sys.argv[2]
