@@ -6,7 +6,8 @@
 # Prints how long each stage takes. Exits non-zero on any failure.
 #   DS_SKIP_SANITIZERS=1 skips the ASan, TSan and fuzz stages; DS_SKIP_TSAN=1 / DS_SKIP_FUZZ=1 one each.
 #   DS_KEEP_BUILDS=1 keeps build-asan, build-tsan and build-fuzz after their stages pass (by default
-#   each is deleted once its tests pass, so the run needs disk for one sanitizer build at a time).
+#   each is deleted once its tests pass, build-fuzz/corpus excepted, so the run needs disk for one
+#   sanitizer build at a time).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 JOBS="${JOBS:-$(nproc)}"
@@ -32,8 +33,13 @@ disk_report() {  # what is free where builds and compiler temporaries go, and wh
   echo "== disk: $(df -Ph . | awk 'NR==2 {print $4}') free here, $(df -Ph "${TMPDIR:-/tmp}" | awk 'NR==2 {print $4}') free in ${TMPDIR:-/tmp};" \
     "$(du -sh build build-asan build-tsan build-fuzz 2>/dev/null | awk '{printf "%s %s  ", $2, $1}')"
 }
-drop_build() {  # build-dir: delete a sanitizer build whose tests passed, unless asked to keep it
-  if [ "${DS_KEEP_BUILDS:-0}" != "1" ]; then rm -rf "$1"; fi
+drop_build() {  # build-dir [entry to keep]: delete a build whose tests passed, unless asked to keep it
+  [ "${DS_KEEP_BUILDS:-0}" = "1" ] && return 0
+  if [ -n "${2:-}" ]; then
+    find "$1" -mindepth 1 -maxdepth 1 ! -name "$2" -exec rm -rf {} +
+  else
+    rm -rf "$1"
+  fi
 }
 
 declare -a TIMES=()
@@ -66,8 +72,8 @@ if [ "${DS_SKIP_SANITIZERS:-0}" != "1" ]; then
   export ASAN_OPTIONS="detect_leaks=1:abort_on_error=1" LSAN_OPTIONS="suppressions=$PWD/tests/lsan.supp"
   export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
   configure_and_test build-asan "${SAN_FLAGS[@]}" -DDS_SANITIZE="address;undefined"
-  stage_done "ASan + UBSan" "$start"
   drop_build build-asan
+  stage_done "ASan + UBSan" "$start"
 
   if [ "${DS_SKIP_TSAN:-0}" != "1" ]; then
     start=$(date +%s)
@@ -80,16 +86,16 @@ if [ "${DS_SKIP_SANITIZERS:-0}" != "1" ]; then
     cmake --build build-tsan --target concurrency_test -j"$JOBS"
     (cd build-tsan && OMP_NUM_THREADS=1 TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1" \
        ctest -L threaded --output-on-failure --timeout 900)
-    stage_done "TSan (threaded tests)" "$start"
     drop_build build-tsan
+    stage_done "TSan (threaded tests)" "$start"
   fi
 
   if [ "${DS_SKIP_FUZZ:-0}" != "1" ]; then
     start=$(date +%s)
     echo "== Fuzzing (ASan + UBSan, clang) =="
     bash scripts/fuzz.sh "${DS_FUZZ_SECONDS:-60}"
+    drop_build build-fuzz corpus  # the corpus grows run after run: kept
     stage_done "Fuzzing" "$start"
-    drop_build build-fuzz
   fi
 fi
 

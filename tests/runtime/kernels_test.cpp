@@ -688,6 +688,29 @@ TEST(MlaAttentionDecode, ScratchIsAllocatedOnceForTheWholeCache) {
   }
 }
 
+// Positions come from the caller: each must lie in the cache (a negative one would make the
+// softmax's causal fill write before its row) and there must be one per token.
+TEST(MlaAttentionArgs, PositionsOutsideTheCacheAreRefused) {
+  auto fn = KernelRegistry::Global().Find<MlaAttentionOp>(Device::kCpu, DType::kF32, DType::kF32).value();
+  const int64_t rank = 16, rope = 16, cap = 32, heads = 2;
+  Tensor kv = Tensor::Empty(DType::kF32, {cap, rank}), pe = Tensor::Empty(DType::kF32, {cap, rope});
+  std::memset(kv.raw(), 0, kv.nbytes());
+  std::memset(pe.raw(), 0, pe.nbytes());
+  for (const int64_t tokens : {1, 9}) {  // the decode and the prompt (GEMM) paths
+    std::vector<float> ql(tokens * heads * rank, 0.5f), qp(tokens * heads * rope, 0.5f), out(tokens * heads * rank);
+    KernelContext ctx(1);
+    for (const int32_t bad : {-1, -100, static_cast<int32_t>(cap)}) {
+      std::vector<int32_t> pos(tokens, 0);
+      pos[tokens - 1] = bad;
+      const Status st = fn({ql.data(), qp.data(), tokens, heads, rank, rope, &kv, &pe, pos, 0.1f, out.data()}, ctx);
+      EXPECT_EQ(st.code(), absl::StatusCode::kOutOfRange) << tokens << " tokens, position " << bad << ": " << st;
+    }
+    const std::vector<int32_t> short_pos(tokens - 1, 0);
+    const Status st = fn({ql.data(), qp.data(), tokens, heads, rank, rope, &kv, &pe, short_pos, 0.1f, out.data()}, ctx);
+    EXPECT_EQ(st.code(), absl::StatusCode::kInvalidArgument) << st;
+  }
+}
+
 // Prompt-sized MLA calls hold no more scratch than MlaPromptScratchFloats, their part of the bound
 // the models' memory plans count: with 1100 heads one token's scores (heads x keys) exceed the 4 Mi score block,
 // and calls of growing size must not leave a slot larger than the largest call needs.

@@ -11,6 +11,7 @@
 #include <cmath>
 
 #include "common/float_convert.h"
+#include "common/strings.h"
 #include "runtime/cpu/attention_rows.h"
 #include "runtime/cpu/matmul_cpu.h"
 #include "runtime/cpu/onednn_matmul.h"
@@ -112,7 +113,7 @@ int64_t MlaScoreBlockFloats(int64_t tokens, int64_t heads, int64_t capacity) {
 int64_t MlaPromptScratchFloats(int64_t tokens, int64_t heads, int64_t rank, int64_t rope_dim, int64_t capacity) {
   const int64_t scores = MlaScoreBlockFloats(tokens, heads, capacity);
   const int64_t widened_cache = capacity * (rank + rope_dim);  // a bf16 cache as f32
-  const int64_t bf16_operands = (scores + capacity * rank) / 2;  // P and an f32 latent cache as bf16
+  const int64_t bf16_operands = (scores + 1) / 2 + (capacity * rank + 1) / 2;  // P and an f32 latent cache as bf16
   return scores + widened_cache + bf16_operands;
 }
 
@@ -137,9 +138,15 @@ Status MlaAttention(const MlaAttentionOp::Args& a, KernelContext& ctx) {
   if (kv.dim(1) != a.rank || pe.dim(1) != a.rope_dim) {
     return absl::InvalidArgumentError("mla_attention: cache width does not match the query");
   }
+  if (static_cast<int64_t>(a.positions.size()) < a.tokens) {
+    return absl::InvalidArgumentError("mla_attention: fewer positions than tokens");
+  }
   int64_t max_pos = 0;
-  for (int32_t p : a.positions) max_pos = std::max<int64_t>(max_pos, p);
-  if (max_pos >= kv.dim(0)) return absl::OutOfRangeError("mla_attention: position beyond the KV cache");
+  for (int64_t t = 0; t < a.tokens; ++t) {
+    const int32_t p = a.positions[t];
+    if (p < 0 || p >= kv.dim(0)) return absl::OutOfRangeError(StrCat("mla_attention: position ", p, " outside the KV cache"));
+    max_pos = std::max<int64_t>(max_pos, p);
+  }
   const int64_t len = max_pos + 1;
   if (a.tokens >= kAttentionGemmMinTokens) return MlaAttentionGemm(a, len, ctx);
   // Decoding: 16 query rows per vector, all groups of them per cache block (AVX-512). Elsewhere, over a longer
