@@ -16,6 +16,7 @@
 #include "common/strings.h"
 #include "runtime/cpu/attention_rows.h"
 #include "runtime/cpu/gqa_attention_rows.h"
+#include "runtime/cpu/scratch_slots.h"
 #include "runtime/cpu/vector_ops_cpu.h"
 #include "runtime/cpu/weight_rows.h"
 
@@ -23,7 +24,6 @@ namespace ds::cpu {
 namespace {
 
 // Scratch slots (KernelContext) used here; the matmul kernels use 0..6.
-constexpr int kSlotThreadRows = 8, kSlotKeysF32 = 9, kSlotValuesF32 = 10;
 constexpr int64_t kGqaTileMinRows = 4;  // query rows per KV head from which the AVX-512 tiles run
 
 Status CheckArgs(const GqaAttentionOp::Args& a) {
@@ -63,15 +63,15 @@ Status GqaAttention(const GqaAttentionOp::Args& a, KernelContext& ctx) {
   // per KV head, in place.
   if (HasAvx512() && GqaDecodeAvx512Fits(a.tokens * group, d)) {
     const int all = ctx.threads();  // not capped by the heads: it splits a head's keys among threads
-    GqaDecodeAvx512(a, len, ctx.Scratch(kSlotThreadRows, GqaDecodeScratchFloats(a, capacity, all)), all);
+    GqaDecodeAvx512(a, len, ctx.Scratch(slot::kAttentionThreadRows, GqaDecodeScratchFloats(a, capacity, all)), all);
     return absl::OkStatus();
   }
   // Tiles pay once a KV head has many query rows (a prompt): each cache row is then read once per
   // 16 query rows, not once per query head.
   if (a.tokens * group >= kGqaTileMinRows && d % 16 == 0 && HasAvx512()) {
-    const float* kf = CacheRowsF32(k, len, ctx, kSlotKeysF32);
-    const float* vf = CacheRowsF32(v, len, ctx, kSlotValuesF32);
-    float* scratch = ctx.Scratch(kSlotThreadRows, threads * GqaBlockScratchFloats(d, capacity));
+    const float* kf = CacheRowsF32(k, len, ctx, slot::kAttentionKeysF32);
+    const float* vf = CacheRowsF32(v, len, ctx, slot::kAttentionValuesF32);
+    float* scratch = ctx.Scratch(slot::kAttentionThreadRows, threads * GqaBlockScratchFloats(d, capacity));
     GqaAttentionBlocksAvx512(a, kf, vf, len, scratch, threads);
     return absl::OkStatus();
   }
@@ -83,7 +83,7 @@ Status GqaAttention(const GqaAttentionOp::Args& a, KernelContext& ctx) {
     do --c.heads_per_task; while (group % c.heads_per_task != 0);
   }
   // Per-thread scores and a widened cache row, allocated once (nothing is allocated per token).
-  float* thread_rows = ctx.Scratch(kSlotThreadRows, threads * GqaRowsScratchFloats(c, capacity));
+  float* thread_rows = ctx.Scratch(slot::kAttentionThreadRows, threads * GqaRowsScratchFloats(c, capacity));
   if (HasAvx2()) {
     GqaAttentionRowsAvx2(c, len, thread_rows, threads);
   } else {

@@ -6,6 +6,7 @@
 
 #include "runtime/cpu/cpu_isa.h"
 #include "runtime/cpu/onednn_matmul.h"
+#include "runtime/cpu/scratch_slots.h"
 #include "runtime/cpu/weight_rows.h"
 
 namespace ds::cpu {
@@ -43,7 +44,7 @@ void GemvNk(const WeightRows& w, const MatMulOp::Args& a, KernelContext& ctx) {
 // x * W for W stored [K, N]: each decoded weight row k is an axpy into y (small M).
 void GemvKn(const WeightRows& w, const MatMulOp::Args& a, KernelContext& ctx) {
   const int64_t n = w.cols;
-  float* row = ctx.Scratch(0, n);
+  float* row = ctx.Scratch(slot::kMatMulRow, n);
   if (!a.accumulate) {
     for (int64_t i = 0; i < a.m; ++i) std::fill(a.y + i * a.ldy, a.y + i * a.ldy + n, 0.0f);
   }
@@ -84,7 +85,7 @@ Status GemmPanels(const WeightRows& w, const MatMulOp::Args& a, KernelContext& c
                          w.cols, a.transpose_w ? w.cols : w.rows, a.y, a.ldy, a.accumulate);
   }
   const int64_t panel_rows = PanelRows(a.m, w.rows, w.cols);
-  float* panel = ctx.Scratch(1, panel_rows * w.cols);
+  float* panel = ctx.Scratch(slot::kMatMulPanel, panel_rows * w.cols);
   for (int64_t r0 = 0; r0 < w.rows; r0 += panel_rows) {
     const int64_t rows = std::min(panel_rows, w.rows - r0);
     DecodePanel(w, r0, rows, panel, ctx.threads());
@@ -104,15 +105,15 @@ Status GemmPanels(const WeightRows& w, const MatMulOp::Args& a, KernelContext& c
 // oneDNN's bf16 matmul (AVX512-BF16 / AMX). bf16 weights are used in place (no copy); f16 and FP8
 // weights are widened panel by panel and rounded to bf16 first.
 Status GemmBf16(const WeightRows& w, const MatMulOp::Args& a, KernelContext& ctx) {
-  uint16_t* xb = reinterpret_cast<uint16_t*>(ctx.Scratch(2, (a.m * a.k + 1) / 2));
+  uint16_t* xb = reinterpret_cast<uint16_t*>(ctx.Scratch(slot::kMatMulXBf16, (a.m * a.k + 1) / 2));
   RowsToBf16(a.x, a.m, a.k, a.ldx, xb, ctx.threads());
   if (w.dtype == DType::kBF16) {
     return OneDnnGemmBf16(xb, a.m, a.k, a.k, reinterpret_cast<const uint16_t*>(w.base), !a.transpose_w, w.cols,
                           a.transpose_w ? w.cols : w.rows, a.y, a.ldy, a.accumulate);
   }
   const int64_t panel_rows = PanelRows(a.m, w.rows, w.cols);
-  float* row_f32 = ctx.Scratch(1, ctx.threads() * w.cols);  // one decoded row per thread
-  uint16_t* panel_bf16 = reinterpret_cast<uint16_t*>(ctx.Scratch(3, (panel_rows * w.cols + 1) / 2));
+  float* row_f32 = ctx.Scratch(slot::kMatMulPanel, ctx.threads() * w.cols);  // one decoded row per thread
+  uint16_t* panel_bf16 = reinterpret_cast<uint16_t*>(ctx.Scratch(slot::kMatMulPanelBf16, (panel_rows * w.cols + 1) / 2));
   for (int64_t r0 = 0; r0 < w.rows; r0 += panel_rows) {
     const int64_t rows = std::min(panel_rows, w.rows - r0);
     DecodePanelBf16(w, r0, rows, row_f32, panel_bf16, ctx.threads());

@@ -13,13 +13,13 @@
 
 #include "runtime/cpu/cpu_isa.h"
 #include "runtime/cpu/matmul_cpu.h"
+#include "runtime/cpu/scratch_slots.h"
 
 namespace ds::cpu {
 namespace {
 
 constexpr size_t kMaxItems = 32;                   // items per region (larger groups run in parts)
 // KernelContext scratch: 8-bit codes (int slot), their per-32 scales and sums, x rearranged.
-constexpr int kSlotQ8Codes = 1, kSlotQ8Scales = 4, kSlotQ8Sums = 5, kSlotGemvX = 6;
 
 enum class GemvPath { kQ8Activation, kBf16Activation, kAvx512, kDotRow };
 
@@ -79,11 +79,11 @@ PrepSizes PlanPreparation(std::span<GemvItem> items) {
 
 void Prepare(std::span<GemvItem> items, KernelContext& ctx) {
   const PrepSizes sizes = PlanPreparation(items);
-  float* gemv_x = sizes.gemv_x > 0 ? ctx.Scratch(kSlotGemvX, sizes.gemv_x) : nullptr;
-  int8_t* codes = sizes.q8_codes > 0 ? reinterpret_cast<int8_t*>(ctx.ScratchInts(kSlotQ8Codes, (sizes.q8_codes + 3) / 4))
+  float* gemv_x = sizes.gemv_x > 0 ? ctx.Scratch(slot::kGemvX, sizes.gemv_x) : nullptr;
+  int8_t* codes = sizes.q8_codes > 0 ? reinterpret_cast<int8_t*>(ctx.ScratchInts(slot::kQ8Codes, (sizes.q8_codes + 3) / 4))
                                      : nullptr;
-  float* scales = sizes.q8_blocks > 0 ? ctx.Scratch(kSlotQ8Scales, sizes.q8_blocks) : nullptr;
-  float* sums = sizes.q8_blocks > 0 ? ctx.Scratch(kSlotQ8Sums, sizes.q8_blocks) : nullptr;
+  float* scales = sizes.q8_blocks > 0 ? ctx.Scratch(slot::kQ8Scales, sizes.q8_blocks) : nullptr;
+  float* sums = sizes.q8_blocks > 0 ? ctx.Scratch(slot::kQ8Sums, sizes.q8_blocks) : nullptr;
   for (size_t i = 0; i < items.size(); ++i) {
     GemvItem& it = items[i];
     if (it.path == GemvPath::kDotRow) continue;

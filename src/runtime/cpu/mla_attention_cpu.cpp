@@ -15,14 +15,11 @@
 #include "runtime/cpu/attention_rows.h"
 #include "runtime/cpu/matmul_cpu.h"
 #include "runtime/cpu/onednn_matmul.h"
+#include "runtime/cpu/scratch_slots.h"
 #include "runtime/cpu/vector_ops_cpu.h"
 
 namespace ds::cpu {
 namespace {
-
-// Scratch slots (KernelContext) used here; the matmul kernels use 0..3.
-constexpr int kSlotThreadRows = 8, kSlotKv = 9, kSlotPe = 10, kSlotScores = 11, kSlotXBf16 = 12,
-              kSlotKvBf16 = 13, kSlotDecode = 14;
 
 // Cache rows may be f32 or bf16; widen one row into `out`.
 inline const float* CacheRow(const Tensor& cache, int64_t s, float* tmp) {
@@ -58,7 +55,7 @@ Status AttentionGemm(bool bf16, const float* x, int64_t m, int64_t k, const void
   if (!bf16) {
     return OneDnnGemmF32AnyShape(x, m, k, k, static_cast<const float*>(w), w_nk, ldw, n, y, n, accumulate);
   }
-  uint16_t* xb = reinterpret_cast<uint16_t*>(ctx.Scratch(kSlotXBf16, (std::max(x_floats, m * k) + 1) / 2));
+  uint16_t* xb = reinterpret_cast<uint16_t*>(ctx.Scratch(slot::kMlaProbsBf16, (std::max(x_floats, m * k) + 1) / 2));
   RowsToBf16(x, m, k, k, xb, ctx.threads());
   return OneDnnGemmBf16AnyShape(xb, m, k, k, static_cast<const uint16_t*>(w), w_nk, ldw, n, y, n, accumulate);
 }
@@ -67,15 +64,15 @@ Status MlaAttentionGemm(const MlaAttentionOp::Args& a, int64_t len, KernelContex
   // Scores always use f32 operands: bf16 queries and keys (scores of 10-15 in real checkpoints' sharp
   // heads) moved a tiny V3 FP8 model's logits by a third of their range. Under reduced precision the
   // probabilities (in [0, 1]) and latent rows of out = P kv are bf16, at twice the f32 GEMM rate.
-  const float* kv = CacheRowsF32(*a.kv_cache, len, ctx, kSlotKv);
-  const float* pe = CacheRowsF32(*a.pe_cache, len, ctx, kSlotPe);
+  const float* kv = CacheRowsF32(*a.kv_cache, len, ctx, slot::kMlaKvF32);
+  const float* pe = CacheRowsF32(*a.pe_cache, len, ctx, slot::kMlaPeF32);
   const bool bf16_values = ctx.precision() == ComputePrecision::kBF16 && HasAvx512();
-  const void* values = bf16_values ? static_cast<const void*>(CacheRowsBf16(*a.kv_cache, len, ctx, kSlotKvBf16)) : kv;
+  const void* values = bf16_values ? static_cast<const void*>(CacheRowsBf16(*a.kv_cache, len, ctx, slot::kMlaKvBf16)) : kv;
   const int64_t block_rows = std::min(kMlaBlockRows, kAttentionScoreBlockFloats / len);
   const int64_t block = std::clamp<int64_t>(block_rows / a.heads, 1, a.tokens);
   // Requested at the bound for the whole cache (KernelContext::Scratch); block * heads * len is within it.
   const int64_t score_floats = MlaScoreBlockFloats(a.tokens, a.heads, a.kv_cache->dim(0));
-  float* scores = ctx.Scratch(kSlotScores, score_floats);
+  float* scores = ctx.Scratch(slot::kMlaScores, score_floats);
   const bool vector_exp = HasAvx512();
   for (int64_t t0 = 0; t0 < a.tokens; t0 += block) {
     const int64_t tb = std::min(block, a.tokens - t0), rows = tb * a.heads;
@@ -153,7 +150,7 @@ Status MlaAttention(const MlaAttentionOp::Args& a, KernelContext& ctx) {
   // cache, the GEMMs read it once for all heads; the loop below reads it once per head.
   if (HasAvx512() && a.rank % 16 == 0) {
     // Requested for the whole cache, not this call's keys (KernelContext::Scratch).
-    float* scratch = ctx.Scratch(kSlotDecode, MlaDecodeScratchFloats(a.tokens * a.heads, a.rank, a.rope_dim, kv.dim(0),
+    float* scratch = ctx.Scratch(slot::kMlaDecode, MlaDecodeScratchFloats(a.tokens * a.heads, a.rank, a.rope_dim, kv.dim(0),
                                                                         ctx.threads()));
     MlaDecodeAvx512(a, len, scratch, ctx.threads());
     return absl::OkStatus();
@@ -162,7 +159,7 @@ Status MlaAttention(const MlaAttentionOp::Args& a, KernelContext& ctx) {
   const int heads_threads = static_cast<int>(std::min<int64_t>(ctx.threads(), a.heads));
   // Per-thread scores and widened cache rows, requested for the whole cache (KernelContext::Scratch).
   const int64_t per_thread = kv.dim(0) + a.rank + a.rope_dim;
-  float* thread_rows = ctx.Scratch(kSlotThreadRows, heads_threads * per_thread);
+  float* thread_rows = ctx.Scratch(slot::kMlaThreadRows, heads_threads * per_thread);
 #pragma omp parallel num_threads(heads_threads)
   {
     float* scores = thread_rows + omp_get_thread_num() * per_thread;

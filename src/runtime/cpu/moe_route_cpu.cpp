@@ -3,14 +3,11 @@
 #include <cmath>
 #include <numeric>
 
+#include "runtime/cpu/scratch_slots.h"
 #include "runtime/cpu/vector_ops_cpu.h"
 
 namespace ds::cpu {
 namespace {
-
-// Scratch slots (KernelContext) used here.
-constexpr int kSlotScores = 12, kSlotChoice = 13, kSlotGroupScores = 14, kSlotMembers = 15;
-constexpr int kSlotIndex = 0;
 
 // idx[0..k) = indices of the k largest of v[0..n); ties keep the lower index first (as torch.topk
 // on CPU). idx must hold n entries.
@@ -22,8 +19,8 @@ void TopK(const float* v, int64_t n, int64_t k, int32_t* idx) {
 // Sets to -inf the experts of every group not among the best `topk_groups`.
 void LimitGroups(const MoeRouteOp::Args& a, float* choice, KernelContext& ctx) {
   const int64_t per_group = a.experts / a.groups;
-  float* group_scores = ctx.Scratch(kSlotGroupScores, a.groups);
-  float* members = ctx.Scratch(kSlotMembers, per_group);
+  float* group_scores = ctx.Scratch(slot::kRouteGroupScores, a.groups);
+  float* members = ctx.Scratch(slot::kRouteMembers, per_group);
   for (int64_t g = 0; g < a.groups; ++g) {
     std::copy(choice + g * per_group, choice + (g + 1) * per_group, members);
     if (a.group_score == MoeGroupScore::kMax) {
@@ -33,7 +30,7 @@ void LimitGroups(const MoeRouteOp::Args& a, float* choice, KernelContext& ctx) {
       group_scores[g] = members[0] + (per_group > 1 ? members[1] : 0.0f);
     }
   }
-  int32_t* keep = ctx.ScratchInts(kSlotIndex, a.groups);
+  int32_t* keep = ctx.ScratchInts(slot::kRouteIndex, a.groups);
   TopK(group_scores, a.groups, a.topk_groups, keep);
   for (int64_t e = 0; e < a.experts; ++e) {
     if (std::find(keep, keep + a.topk_groups, static_cast<int32_t>(e / per_group)) == keep + a.topk_groups) {
@@ -50,8 +47,8 @@ Status MoeRoute(const MoeRouteOp::Args& a, KernelContext& ctx) {
     return absl::InvalidArgumentError(StrCat("moe_route: invalid routing shape (experts ", a.experts,
                                              ", groups ", a.groups, ", topk ", a.topk, ")"));
   }
-  float* scores = ctx.Scratch(kSlotScores, a.experts);
-  float* choice = ctx.Scratch(kSlotChoice, a.experts);
+  float* scores = ctx.Scratch(slot::kRouteScores, a.experts);
+  float* choice = ctx.Scratch(slot::kRouteChoice, a.experts);
   for (int64_t t = 0; t < a.tokens; ++t) {
     const float* logits = a.logits + t * a.experts;
     if (a.scoring == MoeScoring::kSoftmax) {
@@ -64,7 +61,7 @@ Status MoeRoute(const MoeRouteOp::Args& a, KernelContext& ctx) {
     }
     for (int64_t e = 0; e < a.experts; ++e) choice[e] = scores[e] + (a.bias ? a.bias[e] : 0.0f);
     if (a.group_score != MoeGroupScore::kNone && a.groups > 1) LimitGroups(a, choice, ctx);
-    int32_t* chosen = ctx.ScratchInts(kSlotIndex, a.experts);
+    int32_t* chosen = ctx.ScratchInts(slot::kRouteIndex, a.experts);
     TopK(choice, a.experts, a.topk, chosen);
     float sum = 0.0f;
     for (int64_t i = 0; i < a.topk; ++i) sum += scores[chosen[i]];
