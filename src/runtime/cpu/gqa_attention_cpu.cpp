@@ -23,7 +23,6 @@
 namespace ds::cpu {
 namespace {
 
-// Scratch slots (KernelContext) used here; the matmul kernels use 0..6.
 constexpr int64_t kGqaTileMinRows = 4;  // query rows per KV head from which the AVX-512 tiles run
 
 Status CheckArgs(const GqaAttentionOp::Args& a) {

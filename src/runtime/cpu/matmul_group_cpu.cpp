@@ -19,7 +19,6 @@ namespace ds::cpu {
 namespace {
 
 constexpr size_t kMaxItems = 32;                   // items per region (larger groups run in parts)
-// KernelContext scratch: 8-bit codes (int slot), their per-32 scales and sums, x rearranged.
 
 enum class GemvPath { kQ8Activation, kBf16Activation, kAvx512, kDotRow };
 

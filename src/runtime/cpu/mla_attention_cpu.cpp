@@ -47,16 +47,14 @@ const uint16_t* CacheRowsBf16(const Tensor& cache, int64_t len, KernelContext& c
   return out;
 }
 
-// y[m, n] (+)= x[m, k] W with W = rows of a cache ([n, k] when w_nk, else [k, n]): f32, or with x
-// rounded to bf16 (scratch) and W already bf16.
-// x_floats: the size x's bf16 copy is requested at (at least m * k; a bound fixed per cache).
-Status AttentionGemm(bool bf16, const float* x, int64_t m, int64_t k, const void* w, bool w_nk, int64_t ldw,
-                     int64_t n, float* y, bool accumulate, KernelContext& ctx, int64_t x_floats = 0) {
-  if (!bf16) {
+// y[m, n] (+)= x[m, k] W with W = rows of a cache ([n, k] when w_nk, else [k, n]): f32 when xb is
+// null, else with x rounded to bf16 into xb (m * k values) and W already bf16.
+Status AttentionGemm(const float* x, int64_t m, int64_t k, const void* w, bool w_nk, int64_t ldw, int64_t n,
+                     float* y, bool accumulate, uint16_t* xb, int threads) {
+  if (xb == nullptr) {
     return OneDnnGemmF32AnyShape(x, m, k, k, static_cast<const float*>(w), w_nk, ldw, n, y, n, accumulate);
   }
-  uint16_t* xb = reinterpret_cast<uint16_t*>(ctx.Scratch(slot::kMlaProbsBf16, (std::max(x_floats, m * k) + 1) / 2));
-  RowsToBf16(x, m, k, k, xb, ctx.threads());
+  RowsToBf16(x, m, k, k, xb, threads);
   return OneDnnGemmBf16AnyShape(xb, m, k, k, static_cast<const uint16_t*>(w), w_nk, ldw, n, y, n, accumulate);
 }
 
@@ -73,6 +71,8 @@ Status MlaAttentionGemm(const MlaAttentionOp::Args& a, int64_t len, KernelContex
   // Requested at the bound for the whole cache (KernelContext::Scratch); block * heads * len is within it.
   const int64_t score_floats = MlaScoreBlockFloats(a.tokens, a.heads, a.kv_cache->dim(0));
   float* scores = ctx.Scratch(slot::kMlaScores, score_floats);
+  uint16_t* probs_bf16 =
+      bf16_values ? reinterpret_cast<uint16_t*>(ctx.Scratch(slot::kMlaProbsBf16, (score_floats + 1) / 2)) : nullptr;
   const bool vector_exp = HasAvx512();
   for (int64_t t0 = 0; t0 < a.tokens; t0 += block) {
     const int64_t tb = std::min(block, a.tokens - t0), rows = tb * a.heads;
@@ -80,8 +80,9 @@ Status MlaAttentionGemm(const MlaAttentionOp::Args& a, int64_t len, KernelContex
     for (int64_t t = t0; t < t0 + tb; ++t) keys = std::max<int64_t>(keys, a.positions[t] + 1);
     const float* ql = a.q_lat + t0 * a.heads * a.rank;
     const float* qp = a.q_pe + t0 * a.heads * a.rope_dim;
-    DS_RETURN_IF_ERROR(AttentionGemm(false, ql, rows, a.rank, kv, true, a.rank, keys, scores, false, ctx));
-    DS_RETURN_IF_ERROR(AttentionGemm(false, qp, rows, a.rope_dim, pe, true, a.rope_dim, keys, scores, true, ctx));
+    DS_RETURN_IF_ERROR(AttentionGemm(ql, rows, a.rank, kv, true, a.rank, keys, scores, false, nullptr, ctx.threads()));
+    DS_RETURN_IF_ERROR(
+        AttentionGemm(qp, rows, a.rope_dim, pe, true, a.rope_dim, keys, scores, true, nullptr, ctx.threads()));
 #pragma omp parallel for schedule(static) num_threads(ctx.threads())
     for (int64_t r = 0; r < rows; ++r) {
       const int64_t n = static_cast<int64_t>(a.positions[t0 + r / a.heads]) + 1;  // causal: keys 0..pos
@@ -93,7 +94,7 @@ Status MlaAttentionGemm(const MlaAttentionOp::Args& a, int64_t len, KernelContex
     }
     float* out = a.out + t0 * a.heads * a.rank;
     DS_RETURN_IF_ERROR(
-        AttentionGemm(bf16_values, scores, rows, keys, values, false, a.rank, a.rank, out, false, ctx, score_floats));
+        AttentionGemm(scores, rows, keys, values, false, a.rank, a.rank, out, false, probs_bf16, ctx.threads()));
   }
   return absl::OkStatus();
 }
