@@ -1,4 +1,4 @@
-// `deepseek quantize --model DIR --out FILE.gguf --type bf16|q8_0|q4_k_m|q6_k`: converts a Hugging
+// `deepseek quantize --model DIR --out FILE.gguf --type bf16|f16|q8_0|q4_k_m|q6_k|...`: converts a Hugging
 // Face checkpoint folder (bf16, or DeepSeek's FP8 with 128x128 block scales) into a GGUF file in
 // llama.cpp's layout, streaming one tensor at a time.
 #include <cstdio>
@@ -12,7 +12,7 @@ namespace ds::cli {
 int RunQuantize(int argc, char** argv) {
   CliArgs args(argc, argv, {"help", "quiet"});
   if (args.Flag("help")) {
-    return std::puts("usage: deepseek quantize --model DIR --out FILE.gguf --type bf16|q8_0|q4_k_m|q6_k|q5_k_m|q4_0\n"
+    return std::puts("usage: deepseek quantize --model DIR --out FILE.gguf --type bf16|f16|q8_0|q4_k_m|q6_k|q5_k_m|q4_0\n"
                      "                         [--tokenizer DIR] [--quiet]"), 0;
   }
   std::string err = args.Validate({"model", "out", "type", "tokenizer", "help", "quiet"});

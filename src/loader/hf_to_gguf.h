@@ -17,9 +17,9 @@
 namespace ds {
 
 // Output types of `deepseek quantize`, named as llama.cpp names them.
-enum class GgufMix { kBF16, kQ8_0, kQ6_K, kQ4_K_M, kQ5_K_M, kQ4_0 };
+enum class GgufMix { kBF16, kF16, kQ8_0, kQ6_K, kQ4_K_M, kQ5_K_M, kQ4_0 };
 
-// Parses "bf16", "q8_0", "q6_k", "q4_k_m", "q5_k_m", "q4_0" (case-insensitive).
+// Parses "bf16", "f16", "q8_0", "q6_k", "q4_k_m", "q5_k_m", "q4_0" (case-insensitive).
 StatusOr<GgufMix> ParseGgufMix(const std::string& name);
 // llama.cpp's general.file_type value for the mix (LLAMA_FTYPE_MOSTLY_*).
 uint32_t GgufFileType(GgufMix mix);

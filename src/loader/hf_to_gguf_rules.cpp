@@ -43,18 +43,20 @@ StatusOr<GgufMix> ParseGgufMix(const std::string& name) {
   std::string n = name;
   std::transform(n.begin(), n.end(), n.begin(), [](unsigned char c) { return std::tolower(c); });
   if (n == "bf16") return GgufMix::kBF16;
+  if (n == "f16") return GgufMix::kF16;
   if (n == "q8_0") return GgufMix::kQ8_0;
   if (n == "q6_k") return GgufMix::kQ6_K;
   if (n == "q4_k_m") return GgufMix::kQ4_K_M;
   if (n == "q5_k_m") return GgufMix::kQ5_K_M;
   if (n == "q4_0") return GgufMix::kQ4_0;
   return absl::InvalidArgumentError(
-      StrCat("unknown GGUF type '", name, "'; supported: bf16, q8_0, q4_k_m, q6_k, q5_k_m, q4_0"));
+      StrCat("unknown GGUF type '", name, "'; supported: bf16, f16, q8_0, q4_k_m, q6_k, q5_k_m, q4_0"));
 }
 
 uint32_t GgufFileType(GgufMix mix) {
   switch (mix) {
     case GgufMix::kBF16: return 32;
+    case GgufMix::kF16: return 1;
     case GgufMix::kQ8_0: return 7;
     case GgufMix::kQ6_K: return 18;
     case GgufMix::kQ4_K_M: return 15;
@@ -70,6 +72,7 @@ DType ChooseGgufType(GgufMix mix, const std::string& name, const std::vector<uin
   DType t = DType::kBF16;
   switch (mix) {
     case GgufMix::kBF16: return DType::kBF16;
+    case GgufMix::kF16: return DType::kF16;
     case GgufMix::kQ8_0: t = DType::kQ8_0; break;
     case GgufMix::kQ6_K: t = DType::kQ6_K; break;
     case GgufMix::kQ4_K_M: t = KMType(DType::kQ4_K, name, n_layers, n_experts); break;

@@ -166,7 +166,8 @@ INSTANTIATE_TEST_SUITE_P(
                       SameAsLlamaCpp{"tiny-v3", "gguf/src/tiny-v3-k", "tiny-v3-q4_0", "q4_0"},
                       SameAsLlamaCpp{"gguf/src/tiny-llama-k", "", "tiny-llamak-q4_k_m", "q4_k_m"},
                       SameAsLlamaCpp{"gguf/src/tiny-llama-k", "", "tiny-llamak-q5_k_m", "q5_k_m"},
-                      SameAsLlamaCpp{"gguf/src/tiny-qwen2-k", "", "tiny-qwen2k-q4_k_m", "q4_k_m"}),
+                      SameAsLlamaCpp{"gguf/src/tiny-qwen2-k", "", "tiny-qwen2k-q4_k_m", "q4_k_m"},
+                      SameAsLlamaCpp{"tiny-qwen2", "", "tiny-qwen2-f16", "f16"}),
     [](const auto& info) {
       std::string n = info.param.fixture;
       for (char& c : n) if (c == '-') c = '_';

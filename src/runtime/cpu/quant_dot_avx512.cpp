@@ -340,9 +340,9 @@ bool DotM(DType t, const uint8_t* row, int64_t cols, const float* x, int64_t ldx
 }  // namespace
 
 int DotRowsQuantAvx512(const WeightRows& w, int64_t r, int64_t rows, const float* x, float* out) {
-  if (w.dtype != DType::kQ8_0 || rows < kQuantRowGroup) return 0;
-  DotQ8_0Rows<kQuantRowGroup>(w.base + r * w.row_bytes, w.row_bytes, w.cols / 32, x, out);
-  return kQuantRowGroup;
+  if (w.dtype != DType::kQ8_0 || rows < kGemvRowGroup) return 0;
+  DotQ8_0Rows<kGemvRowGroup>(w.base + r * w.row_bytes, w.row_bytes, w.cols / 32, x, out);
+  return kGemvRowGroup;
 }
 
 bool DotRowQuantAvx512(const WeightRows& w, int64_t r, const float* x, int64_t m, int64_t ldx, float* out) {

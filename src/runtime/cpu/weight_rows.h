@@ -59,11 +59,13 @@ void DotRowQuant(const WeightRows& w, int64_t r, const float* x, int64_t m, int6
 // AVX-512 DotRowQuant (quant_dot_avx512.cpp): every block type above dequantized in registers,
 // one horizontal reduction per activation row. False for a dtype it does not handle.
 bool DotRowQuantAvx512(const WeightRows& w, int64_t r, const float* x, int64_t m, int64_t ldx, float* out);
-// q8_0: out[i] = dot(x, row r + i) for kQuantRowGroup rows at once when `rows` has that many (one
+// q8_0: out[i] = dot(x, row r + i) for kGemvRowGroup rows at once when `rows` has that many (one
 // activation row; each x load serves them all, for long rows), the same floats as
-// DotRowQuantAvx512. Returns the rows done: kQuantRowGroup, or 0 (other dtypes, too few rows).
-inline constexpr int kQuantRowGroup = 8;
+// DotRowQuantAvx512. Returns the rows done: kGemvRowGroup, or 0 (other dtypes, too few rows).
+inline constexpr int kGemvRowGroup = 8;
 int DotRowsQuantAvx512(const WeightRows& w, int64_t r, int64_t rows, const float* x, float* out);
+// AVX2, bf16 / f16 / f8_e4m3: the same for kGemvRowGroup rows at once (long rows), or 0.
+int DotRowsAvx2(const WeightRows& w, int64_t r, int64_t rows, const float* x, float* out);
 // AVX2 versions (quant_rows_avx2.cpp): DequantizeBlock (the same floats as the scalar code) and
 // DotRowQuant over blocks dequantized into an L1 tile; false for dtypes they do not handle.
 bool DequantizeBlockAvx2(DType t, const uint8_t* block, float* out);

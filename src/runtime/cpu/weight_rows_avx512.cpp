@@ -47,6 +47,16 @@ inline void DotSpanVec(const uint8_t* row, int64_t c0, int64_t c1, const float* 
   if constexpr (kM == 1) {
     __m512 a1 = _mm512_setzero_ps(), a2 = a1, a3 = a1;
     for (; c + 64 <= c1; c += 64) {
+      // f16: two whole 64-byte lines, converted from registers. Converting from memory (a 32-byte
+      // operand per instruction) streamed 16-20 GB/s on one Zen 4 core against 28 this way.
+      if constexpr (kType == DType::kF16) {
+        const __m512i h0 = _mm512_loadu_si512(row + 2 * c), h1 = _mm512_loadu_si512(row + 2 * c + 64);
+        acc[0] = _mm512_fmadd_ps(_mm512_loadu_ps(x + c), _mm512_cvtph_ps(_mm512_castsi512_si256(h0)), acc[0]);
+        a1 = _mm512_fmadd_ps(_mm512_loadu_ps(x + c + 16), _mm512_cvtph_ps(_mm512_extracti64x4_epi64(h0, 1)), a1);
+        a2 = _mm512_fmadd_ps(_mm512_loadu_ps(x + c + 32), _mm512_cvtph_ps(_mm512_castsi512_si256(h1)), a2);
+        a3 = _mm512_fmadd_ps(_mm512_loadu_ps(x + c + 48), _mm512_cvtph_ps(_mm512_extracti64x4_epi64(h1, 1)), a3);
+        continue;
+      }
       acc[0] = _mm512_fmadd_ps(_mm512_loadu_ps(x + c), Load16<kType>(row, c, 0xffff), acc[0]);
       a1 = _mm512_fmadd_ps(_mm512_loadu_ps(x + c + 16), Load16<kType>(row, c + 16, 0xffff), a1);
       a2 = _mm512_fmadd_ps(_mm512_loadu_ps(x + c + 32), Load16<kType>(row, c + 32, 0xffff), a2);
@@ -134,7 +144,18 @@ void DotRowsT(const WeightRows& w, int64_t r, const float* x, float* out, bool a
     const int64_t c1 = std::min(w.cols, c0 + span);
     __m512 part[kR];
     for (int i = 0; i < kR; ++i) part[i] = _mm512_setzero_ps();
-    for (int64_t c = c0; c < c1; c += 16) {
+    int64_t c = c0;
+    if constexpr (kType == DType::kF16) {  // whole 64-byte lines (see DotSpanVec)
+      for (; c + 32 <= c1; c += 32) {
+        const __m512 x0 = _mm512_loadu_ps(x + c), x1 = _mm512_loadu_ps(x + c + 16);
+        for (int i = 0; i < kR; ++i) {
+          const __m512i h = _mm512_loadu_si512(rows[i] + 2 * c);
+          part[i] = _mm512_fmadd_ps(x0, _mm512_cvtph_ps(_mm512_castsi512_si256(h)), part[i]);
+          part[i] = _mm512_fmadd_ps(x1, _mm512_cvtph_ps(_mm512_extracti64x4_epi64(h, 1)), part[i]);
+        }
+      }
+    }
+    for (; c < c1; c += 16) {
       const __mmask16 mask = TailMask(c1 - c);
       const __m512 xv = _mm512_maskz_loadu_ps(mask, x + c);
       for (int i = 0; i < kR; ++i) part[i] = _mm512_fmadd_ps(xv, Load16<kType>(rows[i], c, mask), part[i]);
