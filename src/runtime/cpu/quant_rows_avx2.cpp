@@ -179,6 +179,7 @@ bool DequantizeBlockAvx2(DType t, const uint8_t* block, float* out) {
 }
 
 bool DotRowQuantAvx2(const WeightRows& w, int64_t r, const float* x, int64_t m, int64_t ldx, float* out) {
+  if (m == 1 && DotRowQuantOneAvx2(w, r, x, out)) return true;
   const BlockFn fn = BlockFnFor(w.dtype);
   if (fn == nullptr) return false;
   const DTypeInfo& info = GetDTypeInfo(w.dtype);

@@ -1,0 +1,125 @@
+// AVX2 dot products of one f32 activation row with GGUF block-quantized weight rows (the exact
+// decode GEMV on CPUs without AVX-512), codes widened in registers: the tile path of
+// quant_rows_avx2.cpp stores every dequantized value to L1 and loads it back, which costs more
+// than the widening itself. Arithmetic stays f32 (no activation quantization); block and
+// sub-block scales multiply per-block partial sums, so the sums differ from the tile path's only in
+// rounding order.
+#include <immintrin.h>
+
+#include <cstring>
+
+#include "common/float_convert.h"
+#include "runtime/cpu/weight_rows.h"
+#include "runtime/quant_blocks.h"
+
+namespace ds::cpu {
+namespace {
+
+inline __m128i Load8(const uint8_t* p) { return _mm_loadl_epi64(reinterpret_cast<const __m128i*>(p)); }
+inline __m256 Bytes8(const uint8_t* p) { return _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(Load8(p))); }
+inline __m256 SignedBytes8(const uint8_t* p) { return _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(Load8(p))); }
+
+inline float Sum8(__m256 v) {
+  const __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  const __m128 t = _mm_add_ps(s, _mm_movehl_ps(s, s));
+  return _mm_cvtss_f32(_mm_add_ss(t, _mm_shuffle_ps(t, t, 1)));
+}
+
+// q8_0 {f16 d; i8 q[32]}: acc += d * (q . x) per block, two chains per block, blocks alternating
+// between two accumulator pairs.
+float DotQ8_0(const uint8_t* row, int64_t nb, const float* x) {
+  __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
+  for (int64_t b = 0; b < nb; ++b) {
+    const uint8_t* q = row + b * 34 + 2;
+    const float* xb = x + b * 32;
+    const __m256 p0 = _mm256_fmadd_ps(SignedBytes8(q + 8), _mm256_loadu_ps(xb + 8),
+                                      _mm256_mul_ps(SignedBytes8(q), _mm256_loadu_ps(xb)));
+    const __m256 p1 = _mm256_fmadd_ps(SignedBytes8(q + 24), _mm256_loadu_ps(xb + 24),
+                                      _mm256_mul_ps(SignedBytes8(q + 16), _mm256_loadu_ps(xb + 16)));
+    const __m256 d = _mm256_set1_ps(LoadHalf(row + b * 34));
+    const int s = 2 * static_cast<int>(b & 1);
+    acc[s] = _mm256_fmadd_ps(p0, d, acc[s]);
+    acc[s + 1] = _mm256_fmadd_ps(p1, d, acc[s + 1]);
+  }
+  return Sum8(_mm256_add_ps(_mm256_add_ps(acc[0], acc[1]), _mm256_add_ps(acc[2], acc[3])));
+}
+
+// q4_k {f16 d; f16 dmin; u8 scales[12]; u8 qs[128]}: sub-blocks j (low nibbles) and j + 1 (high
+// nibbles) share 32 bytes; w = d * sc_j * q - dmin * m_j, so per sub-block
+// acc += d * sc_j * (q . x) - dmin * m_j * sum(x).
+float DotQ4_K(const uint8_t* row, int64_t nb, const float* x) {
+  __m256 acc = _mm256_setzero_ps(), acc_min = _mm256_setzero_ps();
+  const __m256i low4 = _mm256_set1_epi32(0x0F);
+  for (int64_t b = 0; b < nb; ++b) {
+    const uint8_t* blk = row + b * 144;
+    const float d = LoadHalf(blk), dmin = LoadHalf(blk + 2);
+    const uint8_t* q = blk + 16;
+    const float* xb = x + b * 256;
+    for (int j = 0; j < 8; j += 2, q += 32, xb += 64) {
+      __m256 lo[2] = {_mm256_setzero_ps(), _mm256_setzero_ps()}, hi[2] = {lo[0], lo[0]};
+      __m256 xlo = _mm256_setzero_ps(), xhi = _mm256_setzero_ps();
+      for (int l = 0; l < 32; l += 8) {
+        const __m256i v = _mm256_cvtepu8_epi32(Load8(q + l));
+        const __m256 x0 = _mm256_loadu_ps(xb + l), x1 = _mm256_loadu_ps(xb + 32 + l);
+        lo[(l / 8) & 1] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_and_si256(v, low4)), x0, lo[(l / 8) & 1]);
+        hi[(l / 8) & 1] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_srli_epi32(v, 4)), x1, hi[(l / 8) & 1]);
+        xlo = _mm256_add_ps(xlo, x0);
+        xhi = _mm256_add_ps(xhi, x1);
+      }
+      int sc1, m1, sc2, m2;
+      ScaleMinK4(j, blk + 4, &sc1, &m1);
+      ScaleMinK4(j + 1, blk + 4, &sc2, &m2);
+      acc = _mm256_fmadd_ps(_mm256_add_ps(lo[0], lo[1]), _mm256_set1_ps(d * sc1), acc);
+      acc = _mm256_fmadd_ps(_mm256_add_ps(hi[0], hi[1]), _mm256_set1_ps(d * sc2), acc);
+      acc_min = _mm256_fmadd_ps(xlo, _mm256_set1_ps(dmin * m1), acc_min);
+      acc_min = _mm256_fmadd_ps(xhi, _mm256_set1_ps(dmin * m2), acc_min);
+    }
+  }
+  return Sum8(_mm256_sub_ps(acc, acc_min));
+}
+
+// q6_k {u8 ql[128]; u8 qh[64]; i8 sc[16]; f16 d}: per half, value l of group g is nibble g / 2 of
+// ql[l + 32 * (g % 2)] with bits 2g, 2g + 1 of qh[l] on top, minus 32; scale sc[l / 16 + 2g]. The
+// weight d * sc * (q - 32) = fma(q, d * sc, -32 * d * sc) is exact in f32 (at most 24 bits).
+float DotQ6_K(const uint8_t* row, int64_t nb, const float* x) {
+  __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
+  const __m256i low4 = _mm256_set1_epi32(0x0F), three = _mm256_set1_epi32(3);
+  for (int64_t b = 0; b < nb; ++b) {
+    const uint8_t* blk = row + b * 210;
+    const float d = LoadHalf(blk + 208);
+    for (int n = 0; n < 2; ++n) {
+      const uint8_t* ql = blk + 64 * n;
+      const uint8_t* qh = blk + 128 + 32 * n;
+      const int8_t* sc = reinterpret_cast<const int8_t*>(blk + 192) + 8 * n;
+      const float* xh = x + b * 256 + 128 * n;
+      for (int l = 0; l < 32; l += 8) {
+        const __m256i a = _mm256_cvtepu8_epi32(Load8(ql + l)), c = _mm256_cvtepu8_epi32(Load8(ql + l + 32));
+        const __m256i h = _mm256_cvtepu8_epi32(Load8(qh + l));
+        for (int g = 0; g < 4; ++g) {
+          const __m256i src = g % 2 ? c : a;
+          const __m256i nib = g / 2 ? _mm256_srli_epi32(src, 4) : _mm256_and_si256(src, low4);
+          const __m256i top = _mm256_slli_epi32(_mm256_and_si256(_mm256_srli_epi32(h, 2 * g), three), 4);
+          const float dsc = d * sc[l / 16 + 2 * g];
+          const __m256 w = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_or_si256(nib, top)), _mm256_set1_ps(dsc),
+                                           _mm256_set1_ps(-32.0f * dsc));
+          acc[g] = _mm256_fmadd_ps(w, _mm256_loadu_ps(xh + l + 32 * g), acc[g]);
+        }
+      }
+    }
+  }
+  return Sum8(_mm256_add_ps(_mm256_add_ps(acc[0], acc[1]), _mm256_add_ps(acc[2], acc[3])));
+}
+
+}  // namespace
+
+bool DotRowQuantOneAvx2(const WeightRows& w, int64_t r, const float* x, float* out) {
+  const uint8_t* row = w.base + r * w.row_bytes;
+  switch (w.dtype) {
+    case DType::kQ8_0: *out = DotQ8_0(row, w.cols / 32, x); return true;
+    case DType::kQ4_K: *out = DotQ4_K(row, w.cols / 256, x); return true;
+    case DType::kQ6_K: *out = DotQ6_K(row, w.cols / 256, x); return true;
+    default: return false;
+  }
+}
+
+}  // namespace ds::cpu
