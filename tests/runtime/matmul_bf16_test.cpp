@@ -10,6 +10,7 @@
 #include <random>
 
 #include "runtime/cpu/cpu_isa.h"
+#include "runtime/cpu/onednn_matmul.h"
 #include "runtime/cpu/weight_rows.h"
 #include "runtime/kernel_registry.h"
 #include "reference.h"
@@ -86,7 +87,9 @@ void CheckBf16MatMul(const Bf16Case& c) {
 }
 
 TEST(MatMulBf16Precision, RoundsOperandsToBf16AndAccumulatesInF32) {
-  if (cpu::ActiveCpuIsa() != cpu::CpuIsa::kAvx512) GTEST_SKIP() << "bf16 matmuls run only with AVX-512";
+  if (cpu::ActiveCpuIsa() != cpu::CpuIsa::kAvx512 || !cpu::OneDnnBf16MatmulAvailable()) {
+    GTEST_SKIP() << "bf16 matmuls run only with AVX-512 and oneDNN bf16 support";
+  }
   for (DType dt : {DType::kBF16, DType::kF16, DType::kF8E4M3}) {
     for (int64_t m : {1, 3, 5, 40}) {
       for (bool transpose : {false, true}) {
@@ -104,7 +107,9 @@ TEST(MatMulBf16Precision, RoundsOperandsToBf16AndAccumulatesInF32) {
 // bf16 primitives are built per row count and at most 512 are kept: 530 row counts evict the first
 // ones, which must then be rebuilt and still give the right products.
 TEST(MatMulBf16Precision, EveryRowCountAndEvictedPrimitivesAreRight) {
-  if (cpu::ActiveCpuIsa() != cpu::CpuIsa::kAvx512) GTEST_SKIP() << "bf16 matmuls run only with AVX-512";
+  if (cpu::ActiveCpuIsa() != cpu::CpuIsa::kAvx512 || !cpu::OneDnnBf16MatmulAvailable()) {
+    GTEST_SKIP() << "bf16 matmuls run only with AVX-512 and oneDNN bf16 support";
+  }
   for (int64_t m = 5; m < 535; ++m) {
     CheckBf16MatMul({DType::kBF16, m, 8, 16, false, m % 2 == 0});
     if (::testing::Test::HasFailure()) return;

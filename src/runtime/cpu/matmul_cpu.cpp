@@ -160,7 +160,8 @@ Status MatMulDense(const MatMulOp::Args& a, KernelContext& ctx) {
     }
     return absl::OkStatus();
   }
-  if (ctx.precision() == ComputePrecision::kBF16 && w.dtype != DType::kF32 && HasAvx512()) {
+  if (ctx.precision() == ComputePrecision::kBF16 && w.dtype != DType::kF32 && HasAvx512() &&
+      OneDnnBf16MatmulAvailable()) {
     return GemmBf16(w, a, ctx);
   }
   return GemmPanels(w, a, ctx);

@@ -104,6 +104,19 @@ Status OneDnnGemmBf16(const uint16_t* x, int64_t m, int64_t k, int64_t ldx, cons
   return RunGemm(true, x, m, k, ldx, w, w_nk, ldw, n, y, ldy, accumulate);
 }
 
+bool OneDnnBf16MatmulAvailable() {
+  static const bool available = [] {
+    try {
+      CreatePrimitive(Key{4, 32, 32, 16, true, 32, 16, false, true});
+      CreatePrimitive(Key{kAny, kAny, kAny, kAny, true, kAny, kAny, false, true});
+      return true;
+    } catch (const dnnl::error&) {
+      return false;
+    }
+  }();
+  return available;
+}
+
 Status OneDnnGemmBf16AnyShape(const uint16_t* x, int64_t m, int64_t k, int64_t ldx, const uint16_t* w, bool w_nk,
                               int64_t ldw, int64_t n, float* y, int64_t ldy, bool accumulate) {
   return RunGemm(true, x, m, k, ldx, w, w_nk, ldw, n, y, ldy, accumulate, /*any_shape=*/true);
