@@ -106,9 +106,13 @@ Status OneDnnGemmBf16(const uint16_t* x, int64_t m, int64_t k, int64_t ldx, cons
 
 bool OneDnnBf16MatmulAvailable() {
   static const bool available = [] {
-    try {
-      CreatePrimitive(Key{4, 32, 32, 16, true, 32, 16, false, true});
-      CreatePrimitive(Key{kAny, kAny, kAny, kAny, true, kAny, kAny, false, true});
+    try {  // every layout and post-op combination the bf16 callers use
+      for (bool w_nk : {false, true}) {
+        for (bool accumulate : {false, true}) {
+          CreatePrimitive(Key{4, 32, 32, 16, w_nk, w_nk ? 32 : 16, 16, accumulate, true});
+          CreatePrimitive(Key{kAny, kAny, kAny, kAny, w_nk, kAny, kAny, accumulate, true});
+        }
+      }
       return true;
     } catch (const dnnl::error&) {
       return false;

@@ -22,7 +22,8 @@ Status OneDnnGemmF32AnyShape(const float* x, int64_t m, int64_t k, int64_t ldx, 
 Status OneDnnGemmBf16(const uint16_t* x, int64_t m, int64_t k, int64_t ldx, const uint16_t* w, bool w_nk,
                       int64_t ldw, int64_t n, float* y, int64_t ldy, bool accumulate);
 
-// True when oneDNN can build bf16 matmuls on this CPU, fixed-shape and any-shape (checked once).
+// True when oneDNN can build bf16 matmuls on this CPU: fixed and any shape, both weight layouts,
+// with and without accumulation (checked once).
 // False where its CPU ISA is capped below AVX-512 (ONEDNN_MAX_CPU_ISA): callers then stay on f32.
 bool OneDnnBf16MatmulAvailable();
 
