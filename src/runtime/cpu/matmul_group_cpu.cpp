@@ -112,7 +112,7 @@ void RunRows(const GemvItem& it, int64_t r0, int64_t r1) {
     case GemvPath::kBf16Activation: return GemvRowsBf16Activation(*it.w, r0, r1, it.xb, a.y, a.accumulate);
     case GemvPath::kAvx512: return GemvRangeAvx512(*it.w, r0, r1, a.x, it.xp, a.y, a.accumulate);
     case GemvPath::kDotRow:
-      if (HasAvx2() && it.w->cols * 4 > (16 << 10)) {  // long rows: several rows per x load
+      if (HasAvx2() && IsLongRow(*it.w)) {  // long rows: several rows per x load
         const auto rows_fn = HasAvx512() ? DotRowsQuantAvx512 : DotRowsAvx2;
         float v[kGemvRowGroup];
         for (int done; (done = rows_fn(*it.w, r0, r1 - r0, a.x, v)) > 0; r0 += done) {

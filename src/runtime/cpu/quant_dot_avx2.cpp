@@ -8,22 +8,14 @@
 
 #include <cstring>
 
-#include "common/float_convert.h"
+#include "runtime/cpu/lanes_256.h"
 #include "runtime/cpu/weight_rows.h"
 #include "runtime/quant_blocks.h"
 
 namespace ds::cpu {
 namespace {
 
-inline __m128i Load8(const uint8_t* p) { return _mm_loadl_epi64(reinterpret_cast<const __m128i*>(p)); }
-inline __m256 Bytes8(const uint8_t* p) { return _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(Load8(p))); }
-inline __m256 SignedBytes8(const uint8_t* p) { return _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(Load8(p))); }
-
-inline float Sum8(__m256 v) {
-  const __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-  const __m128 t = _mm_add_ps(s, _mm_movehl_ps(s, s));
-  return _mm_cvtss_f32(_mm_add_ss(t, _mm_shuffle_ps(t, t, 1)));
-}
+inline __m256 SignedBytes8(const uint8_t* p) { return _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(LoadBytes8(p))); }
 
 // q8_0 {f16 d; i8 q[32]}: acc += d * (q . x) per block, two chains per block, blocks alternating
 // between two accumulator pairs.
@@ -36,7 +28,7 @@ float DotQ8_0(const uint8_t* row, int64_t nb, const float* x) {
                                       _mm256_mul_ps(SignedBytes8(q), _mm256_loadu_ps(xb)));
     const __m256 p1 = _mm256_fmadd_ps(SignedBytes8(q + 24), _mm256_loadu_ps(xb + 24),
                                       _mm256_mul_ps(SignedBytes8(q + 16), _mm256_loadu_ps(xb + 16)));
-    const __m256 d = _mm256_set1_ps(LoadHalf(row + b * 34));
+    const __m256 d = _mm256_set1_ps(HalfF16c(row + b * 34));
     const int s = 2 * static_cast<int>(b & 1);
     acc[s] = _mm256_fmadd_ps(p0, d, acc[s]);
     acc[s + 1] = _mm256_fmadd_ps(p1, d, acc[s + 1]);
@@ -87,8 +79,8 @@ float DotLegacy(const uint8_t* row, int64_t nb, const float* x) {
       if constexpr (kMin) xs = _mm256_add_ps(xs, xk);
     }
     const int s = static_cast<int>(b & 1);
-    acc[s] = _mm256_fmadd_ps(_mm256_add_ps(p[0], p[1]), _mm256_set1_ps(LoadHalf(blk)), acc[s]);
-    if constexpr (kMin) acc_min = _mm256_fmadd_ps(xs, _mm256_set1_ps(LoadHalf(blk + 2)), acc_min);
+    acc[s] = _mm256_fmadd_ps(_mm256_add_ps(p[0], p[1]), _mm256_set1_ps(HalfF16c(blk)), acc[s]);
+    if constexpr (kMin) acc_min = _mm256_fmadd_ps(xs, _mm256_set1_ps(HalfF16c(blk + 2)), acc_min);
   }
   return Sum8(_mm256_add_ps(_mm256_add_ps(acc[0], acc[1]), acc_min));
 }
@@ -104,17 +96,17 @@ float DotQK(const uint8_t* row, int64_t nb, const float* x) {
   const __m256i low4 = _mm256_set1_epi32(0x0F), sixteen = _mm256_set1_epi32(16);
   for (int64_t b = 0; b < nb; ++b) {
     const uint8_t* blk = row + b * kBytes;
-    const float d = LoadHalf(blk), dmin = LoadHalf(blk + 2);
+    const float d = HalfF16c(blk), dmin = HalfF16c(blk + 2);
     const uint8_t* q = blk + (kFiveBit ? 48 : 16);
     const float* xb = x + b * 256;
     for (int j = 0; j < 8; j += 2, q += 32, xb += 64) {
       __m256 lo[2] = {_mm256_setzero_ps(), _mm256_setzero_ps()}, hi[2] = {lo[0], lo[0]};
       __m256 xlo = _mm256_setzero_ps(), xhi = _mm256_setzero_ps();
       for (int l = 0; l < 32; l += 8) {
-        const __m256i v = _mm256_cvtepu8_epi32(Load8(q + l));
+        const __m256i v = _mm256_cvtepu8_epi32(LoadBytes8(q + l));
         __m256i vlo = _mm256_and_si256(v, low4), vhi = _mm256_srli_epi32(v, 4);
         if constexpr (kFiveBit) {  // bit j (resp. j + 1) of qh[l], moved to bit 4
-          const __m256i h = _mm256_slli_epi32(_mm256_cvtepu8_epi32(Load8(blk + 16 + l)), 4);
+          const __m256i h = _mm256_slli_epi32(_mm256_cvtepu8_epi32(LoadBytes8(blk + 16 + l)), 4);
           vlo = _mm256_or_si256(vlo, _mm256_and_si256(_mm256_srli_epi32(h, j), sixteen));
           vhi = _mm256_or_si256(vhi, _mm256_and_si256(_mm256_srli_epi32(h, j + 1), sixteen));
         }
@@ -144,15 +136,15 @@ float DotQ6_K(const uint8_t* row, int64_t nb, const float* x) {
   const __m256i low4 = _mm256_set1_epi32(0x0F), three = _mm256_set1_epi32(3);
   for (int64_t b = 0; b < nb; ++b) {
     const uint8_t* blk = row + b * 210;
-    const float d = LoadHalf(blk + 208);
+    const float d = HalfF16c(blk + 208);
     for (int n = 0; n < 2; ++n) {
       const uint8_t* ql = blk + 64 * n;
       const uint8_t* qh = blk + 128 + 32 * n;
       const int8_t* sc = reinterpret_cast<const int8_t*>(blk + 192) + 8 * n;
       const float* xh = x + b * 256 + 128 * n;
       for (int l = 0; l < 32; l += 8) {
-        const __m256i a = _mm256_cvtepu8_epi32(Load8(ql + l)), c = _mm256_cvtepu8_epi32(Load8(ql + l + 32));
-        const __m256i h = _mm256_cvtepu8_epi32(Load8(qh + l));
+        const __m256i a = _mm256_cvtepu8_epi32(LoadBytes8(ql + l)), c = _mm256_cvtepu8_epi32(LoadBytes8(ql + l + 32));
+        const __m256i h = _mm256_cvtepu8_epi32(LoadBytes8(qh + l));
         for (int g = 0; g < 4; ++g) {
           const __m256i src = g % 2 ? c : a;
           const __m256i nib = g / 2 ? _mm256_srli_epi32(src, 4) : _mm256_and_si256(src, low4);

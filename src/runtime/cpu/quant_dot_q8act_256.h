@@ -14,25 +14,11 @@
 #include <cstdint>
 #include <cstring>
 
+#include "runtime/cpu/lanes_256.h"
 #include "runtime/cpu/weight_rows.h"
 
 namespace ds::cpu {
 namespace {  // NOLINT(build/namespaces): internal to each including file on purpose
-
-// The f16 at p through F16C (quant_blocks.h's LoadHalf converts in software; this is per block).
-inline float HalfF16c(const uint8_t* p) {
-  uint16_t h;
-  std::memcpy(&h, p, 2);
-  return _cvtsh_ss(h);
-}
-
-inline __m256i Load32(const void* p) { return _mm256_loadu_si256(static_cast<const __m256i*>(p)); }
-
-inline float Sum8(__m256 v) {
-  const __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-  const __m128 t = _mm_add_ps(s, _mm_movehl_ps(s, s));
-  return _mm_cvtss_f32(_mm_add_ss(t, _mm_movehdup_ps(t)));
-}
 
 // q8_0 (34 bytes: f16 d, i8 q[32]). Signed x signed through the unsigned-signed dot:
 // |w| * (q_x with w's sign), exact because |w| <= 128 and |q_x| <= 127.

@@ -12,13 +12,13 @@
 #include <cstring>
 
 #include "common/float_convert.h"
+#include "runtime/cpu/lanes_256.h"
 #include "runtime/cpu/weight_rows.h"
 #include "runtime/quant_blocks.h"
 
 namespace ds::cpu {
 namespace {
 
-inline __m128i Load8(const uint8_t* p) { return _mm_loadl_epi64(reinterpret_cast<const __m128i*>(p)); }
 inline __m128i Load16(const uint8_t* p) { return _mm_loadu_si128(reinterpret_cast<const __m128i*>(p)); }
 inline __m256 ToFloat(__m256i v) { return _mm256_cvtepi32_ps(v); }
 
@@ -29,7 +29,7 @@ inline __m256i HighEight(__m128i v) { return _mm256_cvtepu8_epi32(_mm_srli_si128
 void Q8_0(const uint8_t* b, float* y) {
   const __m256 d = _mm256_set1_ps(LoadHalf(b));
   for (int h = 0; h < 4; ++h) {
-    _mm256_store_ps(y + 8 * h, _mm256_mul_ps(d, ToFloat(_mm256_cvtepi8_epi32(Load8(b + 2 + 8 * h)))));
+    _mm256_store_ps(y + 8 * h, _mm256_mul_ps(d, ToFloat(_mm256_cvtepi8_epi32(LoadBytes8(b + 2 + 8 * h)))));
   }
 }
 
@@ -80,9 +80,9 @@ void QK(const uint8_t* b, float* y) {
     ScaleMinK4(j + 1, b + 4, &sc2, &m2);
     for (int s = 0; s < 2; ++s) {  // sub-block j + s: low (s = 0) or high nibbles
       StoreAffine32(y + 32 * s, d * (s ? sc2 : sc1), dmin * (s ? m2 : m1), [&](int l) {
-        __m256i v = _mm256_and_si256(_mm256_srli_epi32(_mm256_cvtepu8_epi32(Load8(q + l)), 4 * s), low4);
+        __m256i v = _mm256_and_si256(_mm256_srli_epi32(_mm256_cvtepu8_epi32(LoadBytes8(q + l)), 4 * s), low4);
         if constexpr (kFiveBit) {
-          const __m256i h = _mm256_srli_epi32(_mm256_cvtepu8_epi32(Load8(qh + l)), j + s);
+          const __m256i h = _mm256_srli_epi32(_mm256_cvtepu8_epi32(LoadBytes8(qh + l)), j + s);
           v = _mm256_or_si256(v, _mm256_and_si256(_mm256_slli_epi32(h, 4), sixteen));
         }
         return v;
@@ -103,8 +103,8 @@ void Q6_K(const uint8_t* b, float* y) {
   const __m256i low4 = _mm256_set1_epi32(0x0F), three = _mm256_set1_epi32(3), bias = _mm256_set1_epi32(32);
   for (int n = 0; n < 2; ++n) {
     for (int l = 0; l < 32; l += 8) {
-      const __m256i a = _mm256_cvtepu8_epi32(Load8(ql + l)), c = _mm256_cvtepu8_epi32(Load8(ql + l + 32));
-      const __m256i h = _mm256_cvtepu8_epi32(Load8(qh + l));
+      const __m256i a = _mm256_cvtepu8_epi32(LoadBytes8(ql + l)), c = _mm256_cvtepu8_epi32(LoadBytes8(ql + l + 32));
+      const __m256i h = _mm256_cvtepu8_epi32(LoadBytes8(qh + l));
       for (int g = 0; g < 4; ++g) {
         const __m256i nib = _mm256_and_si256(_mm256_srli_epi32(g % 2 ? c : a, 4 * (g / 2)), low4);
         const __m256i top = _mm256_slli_epi32(_mm256_and_si256(_mm256_srli_epi32(h, 2 * g), three), 4);
@@ -135,11 +135,6 @@ BlockFn BlockFnFor(DType t) {
   }
 }
 
-inline float HorizontalSum(__m256 v) {
-  const __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-  const __m128 t = _mm_add_ps(s, _mm_movehl_ps(s, s));
-  return _mm_cvtss_f32(_mm_add_ss(t, _mm_shuffle_ps(t, t, 1)));
-}
 
 // out[i] = dot(x_i, row) for kM activation rows: 256-value chunks of the row are dequantized into
 // `tile`, then read with four FMA chains per activation row (one chain is latency-bound).
@@ -165,7 +160,7 @@ void DotRowTiles(BlockFn dequant, const DTypeInfo& info, const uint8_t* row, int
     }
   }
   for (int i = 0; i < kM; ++i) {
-    out[i] = HorizontalSum(_mm256_add_ps(_mm256_add_ps(acc[i][0], acc[i][1]), _mm256_add_ps(acc[i][2], acc[i][3])));
+    out[i] = Sum8(_mm256_add_ps(_mm256_add_ps(acc[i][0], acc[i][1]), _mm256_add_ps(acc[i][2], acc[i][3])));
   }
 }
 

@@ -85,7 +85,7 @@ void DecodeRow(const WeightRows& w, int64_t r, float* out) {
   const uint8_t* row = w.base + r * w.row_bytes;
   for (int64_t c = 0; c < w.cols; ++c) out[c] = LoadScalar(w, row, c);
   if (w.scales != nullptr) {
-    const float* srow = w.scales + ((w.scale_row0 + r) / w.block) * w.scale_cols;
+    const float* srow = ScaleRow(w, r);
     for (int64_t c = 0; c < w.cols; ++c) out[c] *= srow[c / w.block];
   }
 }
@@ -96,7 +96,7 @@ void DotRow(const WeightRows& w, int64_t r, const float* x, int64_t m, int64_t l
   if (HasAvx2()) return DotRowAvx2(w, r, x, m, ldx, out);
   const uint8_t* row = w.base + r * w.row_bytes;
   const int64_t block = w.scales ? w.block : w.cols;
-  const float* srow = w.scales ? w.scales + ((w.scale_row0 + r) / w.block) * w.scale_cols : nullptr;
+  const float* srow = ScaleRow(w, r);
   for (int64_t i = 0; i < m; ++i) {
     float total = 0.0f;
     for (int64_t c0 = 0; c0 < w.cols; c0 += block) {

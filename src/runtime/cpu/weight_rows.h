@@ -18,6 +18,17 @@ struct WeightRows {
   int64_t scale_cols = 0, block = 0, scale_row0 = 0;
 };
 
+// Row r's FP8 block scales (one per `block` columns), or null for weights without them.
+inline const float* ScaleRow(const WeightRows& w, int64_t r) {
+  return w.scales ? w.scales + ((w.scale_row0 + r) / w.block) * w.scale_cols : nullptr;
+}
+
+// Rows whose f32 activation row outgrows this share each x load across kGemvRowGroup rows in the
+// decode GEMV (one row at a time would re-read x from L2 for every row).
+inline constexpr int64_t kLongRowBytesOfX = 16 << 10;
+inline constexpr int kGemvRowGroup = 8;
+inline bool IsLongRow(const WeightRows& w) { return w.cols * 4 > kLongRowBytesOfX; }
+
 // Validates `w` (2-D, contiguous, supported dtype, scales consistent) and describes it.
 StatusOr<WeightRows> DescribeWeight(const Tensor& w);
 
@@ -62,7 +73,6 @@ bool DotRowQuantAvx512(const WeightRows& w, int64_t r, const float* x, int64_t m
 // q8_0: out[i] = dot(x, row r + i) for kGemvRowGroup rows at once when `rows` has that many (one
 // activation row; each x load serves them all, for long rows), the same floats as
 // DotRowQuantAvx512. Returns the rows done: kGemvRowGroup, or 0 (other dtypes, too few rows).
-inline constexpr int kGemvRowGroup = 8;
 int DotRowsQuantAvx512(const WeightRows& w, int64_t r, int64_t rows, const float* x, float* out);
 // AVX2, bf16 / f16 / f8_e4m3: the same for kGemvRowGroup rows at once (long rows), or 0.
 int DotRowsAvx2(const WeightRows& w, int64_t r, int64_t rows, const float* x, float* out);

@@ -6,6 +6,7 @@
 #include <array>
 
 #include "common/float_convert.h"
+#include "runtime/cpu/lanes_256.h"
 #include "runtime/cpu/weight_rows.h"
 
 namespace ds::cpu {
@@ -43,11 +44,6 @@ inline float Scalar(const uint8_t* row, int64_t c) {
   return F8E4M3ToF32(row[c]) * (1.0f / 256.0f);  // in Load8's units (kLoadUnit)
 }
 
-inline float HorizontalSum(__m256 v) {
-  const __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-  const __m128 t = _mm_add_ps(s, _mm_movehl_ps(s, s));
-  return _mm_cvtss_f32(_mm_add_ss(t, _mm_shuffle_ps(t, t, 1)));
-}
 
 // Dot of kM activation rows with columns [c0, c1) of one weight row. Each row keeps kChains
 // independent FMA chains (4 / kM, at least 1): one chain is bound by the FMA latency, 8 weights per
@@ -72,7 +68,7 @@ inline void DotSpan(const uint8_t* row, int64_t c0, int64_t c1, const float* x, 
   }
   for (int i = 0; i < kM; ++i) {
     for (int u = 1; u < kChains; ++u) acc[i][0] = _mm256_add_ps(acc[i][0], acc[i][u]);
-    float s = HorizontalSum(acc[i][0]);
+    float s = Sum8(acc[i][0]);
     for (int64_t t = c; t < c1; ++t) s += x[i * ldx + t] * Scalar<kType>(row, t);
     out[i] = s;
   }
@@ -88,7 +84,7 @@ void DotRowT(const WeightRows& w, int64_t r, const float* x, int64_t ldx, float*
     }
     return;
   }
-  const float* srow = w.scales + ((w.scale_row0 + r) / w.block) * w.scale_cols;
+  const float* srow = ScaleRow(w, r);
   float total[kM] = {};
   for (int64_t c0 = 0; c0 < w.cols; c0 += w.block) {
     float part[kM];
@@ -108,7 +104,7 @@ void DotRowsT(const WeightRows& w, int64_t r, const float* x, float* out) {
   __m256 total[kR];
   for (int i = 0; i < kR; ++i) {
     rows[i] = w.base + (r + i) * w.row_bytes;
-    srow[i] = w.scales ? w.scales + ((w.scale_row0 + r + i) / w.block) * w.scale_cols : nullptr;
+    srow[i] = ScaleRow(w, r + i);
     total[i] = _mm256_setzero_ps();
   }
   const int64_t span = w.scales ? w.block : w.cols;
@@ -130,7 +126,7 @@ void DotRowsT(const WeightRows& w, int64_t r, const float* x, float* out) {
       total[i] = _mm256_fmadd_ps(part[i], _mm256_set1_ps(scale), total[i]);
     }
   }
-  for (int i = 0; i < kR; ++i) out[i] = HorizontalSum(total[i]) + tail[i];
+  for (int i = 0; i < kR; ++i) out[i] = Sum8(total[i]) + tail[i];
 }
 
 template <DType kType>
@@ -154,7 +150,7 @@ void DecodeRowT(const WeightRows& w, int64_t r, float* out) {
   }
   for (; c < w.cols; ++c) out[c] = Scalar<kType>(row, c) * kLoadUnit<kType>;
   if (w.scales != nullptr) {
-    const float* srow = w.scales + ((w.scale_row0 + r) / w.block) * w.scale_cols;
+    const float* srow = ScaleRow(w, r);
     for (int64_t c0 = 0; c0 < w.cols; c0 += w.block) {
       const float s = srow[c0 / w.block];
       for (int64_t j = c0; j < std::min(w.cols, c0 + w.block); ++j) out[j] *= s;

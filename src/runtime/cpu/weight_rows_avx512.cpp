@@ -82,7 +82,7 @@ void DotRowT(const WeightRows& w, int64_t r, const float* x, int64_t ldx, float*
     DotSpanVec<kType, kM>(row, 0, w.cols, x, ldx, total);
     for (int i = 0; i < kM; ++i) total[i] = _mm512_mul_ps(total[i], _mm512_set1_ps(kLoadUnit<kType>));
   } else {
-    const float* srow = w.scales + ((w.scale_row0 + r) / w.block) * w.scale_cols;
+    const float* srow = ScaleRow(w, r);
     for (int64_t c0 = 0; c0 < w.cols; c0 += w.block) {
       __m512 part[kM];
       for (int i = 0; i < kM; ++i) part[i] = _mm512_setzero_ps();
@@ -107,7 +107,7 @@ void DotRowM(const WeightRows& w, int64_t r, const float* x, int64_t m, int64_t 
 template <DType kType>
 void DecodeRowT(const WeightRows& w, int64_t r, float* out) {
   const uint8_t* row = w.base + r * w.row_bytes;
-  const float* srow = w.scales ? w.scales + ((w.scale_row0 + r) / w.block) * w.scale_cols : nullptr;
+  const float* srow = ScaleRow(w, r);
   for (int64_t c = 0; c < w.cols; c += 16) {
     const __mmask16 mask = TailMask(w.cols - c);
     __m512 v = Load16<kType>(row, c, mask);
@@ -136,7 +136,7 @@ void DotRowsT(const WeightRows& w, int64_t r, const float* x, float* out, bool a
   __m512 total[kR];
   for (int i = 0; i < kR; ++i) {
     rows[i] = w.base + (r + i) * w.row_bytes;
-    srow[i] = w.scales ? w.scales + ((w.scale_row0 + r + i) / w.block) * w.scale_cols : nullptr;
+    srow[i] = ScaleRow(w, r + i);
     total[i] = _mm512_setzero_ps();
   }
   const int64_t span = w.scales ? w.block : w.cols;
@@ -171,8 +171,6 @@ void DotRowsT(const WeightRows& w, int64_t r, const float* x, float* out, bool a
   }
 }
 
-constexpr int kRowsPerGroup = 8;
-constexpr int64_t kLongRowBytesOfX = 16 << 10;  // x beyond this (f32 bytes) is "long": group rows
 
 // bf16 rows, 32 weights per 64-byte load: each 32-bit lane holds an even column in its low half
 // (as f32: the lane shifted left 16) and the next odd column in its high half (the lane with the
@@ -259,7 +257,7 @@ void DotFp8QuadRows(const WeightRows& w, int64_t r, const float* x, const float*
   __m512 total[kR];
   for (int i = 0; i < kR; ++i) {
     rows[i] = w.base + (r + i) * w.row_bytes;
-    srow[i] = w.scales + ((w.scale_row0 + r + i) / w.block) * w.scale_cols;
+    srow[i] = ScaleRow(w, r + i);
     total[i] = _mm512_setzero_ps();
   }
   for (int64_t c0 = 0; c0 < k64; c0 += w.block) {
@@ -298,13 +296,13 @@ void DotFp8QuadRows(const WeightRows& w, int64_t r, const float* x, const float*
   }
 }
 
-// Calls dot(kR, r) over rows [r0, r1): groups of kRowsPerGroup rows for long rows (each x load
+// Calls dot(kR, r) over rows [r0, r1): groups of kGemvRowGroup rows for long rows (each x load
 // then serves the group), single rows otherwise and for the rest; kR is an integral_constant.
 template <typename Dot>
 inline void ForRowGroups(const WeightRows& w, int64_t r0, int64_t r1, Dot&& dot) {
   int64_t r = r0;
-  if (w.cols * 4 > kLongRowBytesOfX) {
-    for (; r + kRowsPerGroup <= r1; r += kRowsPerGroup) dot(std::integral_constant<int, kRowsPerGroup>{}, r);
+  if (IsLongRow(w)) {
+    for (; r + kGemvRowGroup <= r1; r += kGemvRowGroup) dot(std::integral_constant<int, kGemvRowGroup>{}, r);
   }
   for (; r < r1; ++r) dot(std::integral_constant<int, 1>{}, r);
 }
@@ -312,8 +310,8 @@ inline void ForRowGroups(const WeightRows& w, int64_t r0, int64_t r1, Dot&& dot)
 template <DType kType>
 void GemvRangeT(const WeightRows& w, int64_t r0, int64_t r1, const float* x, float* y, bool accumulate) {
   int64_t r = r0;
-  if (w.cols * 4 > kLongRowBytesOfX) {
-    for (; r + kRowsPerGroup <= r1; r += kRowsPerGroup) DotRowsT<kType, kRowsPerGroup>(w, r, x, y + r, accumulate);
+  if (IsLongRow(w)) {
+    for (; r + kGemvRowGroup <= r1; r += kGemvRowGroup) DotRowsT<kType, kGemvRowGroup>(w, r, x, y + r, accumulate);
   }
   for (; r < r1; ++r) {  // one row at a time, four accumulator chains (DotSpanVec)
     float v;
