@@ -1,6 +1,7 @@
 // Decode GEMVs (one activation row) on the CPU, alone (MatMulOp) or several at once
 // (MatMulGroupOp). Each distinct activation row is prepared once for the kernels that read it:
-// quantized to 8-bit codes (reduced precision, block-quantized weights), rounded to bf16 (reduced
+// quantized to 8-bit codes (reduced precision, block-quantized weights) or to exact digit rows
+// (f32 precision, block-quantized weights with VNNI kernels), rounded to bf16 (reduced
 // precision, bf16 weights) or rearranged for whole-line bf16 / fp8 loads. Then one parallel region: the items' weights are laid end to end
 // and each thread streams a contiguous share of their bytes, cut on 8-row boundaries (the
 // long-row kernels keep their 8-row groups whole). A decode step is hundreds of such GEMVs, many
@@ -20,13 +21,14 @@ namespace {
 
 constexpr size_t kMaxItems = 32;                   // items per region (larger groups run in parts)
 
-enum class GemvPath { kQ8Activation, kBf16Activation, kAvx512, kDotRow };
+enum class GemvPath { kQ8Activation, kQ8Limbs, kBf16Activation, kAvx512, kDotRow };
 
 struct GemvItem {
   const MatMulOp::Args* a;
   const WeightRows* w;
   GemvPath path;
   int64_t prep = -1;  // offset of the prepared x in its scratch (-1: none)
+  int64_t prep_blocks = 0;  // 8-bit forms: offset of its 32-value blocks' scales and sums
   size_t owner = 0;   // the first item reading this x in this layout, which prepares it
   const float* xp = nullptr;
   const uint16_t* xb = nullptr;  // x rounded to bf16 (kBf16Activation)
@@ -35,10 +37,12 @@ struct GemvItem {
 };
 
 // Reduced precision: block-quantized weights take x quantized to 8 bits once (integer dot
-// products), bf16 weights x rounded to bf16 once (bf16 dot products).
+// products), bf16 weights x rounded to bf16 once (bf16 dot products). Exact: block-quantized
+// weights take x as exact digit rows where the CPU has those kernels.
 GemvPath PathFor(const WeightRows& w, const KernelContext& ctx) {
   const bool reduced = ctx.precision() == ComputePrecision::kBF16;
   if (reduced && Q8ActivationSupports(w.dtype) && HasQ8ActivationKernels()) return GemvPath::kQ8Activation;
+  if (!reduced && LimbActivationSupports(w)) return GemvPath::kQ8Limbs;
   if (reduced && Bf16ActivationSupports(w)) return GemvPath::kBf16Activation;
   if (HasAvx512() && !IsBlockQuantized(w.dtype)) return GemvPath::kAvx512;
   return GemvPath::kDotRow;
@@ -49,13 +53,15 @@ GemvPath PathFor(const WeightRows& w, const KernelContext& ctx) {
 // weight's dtype and scale blocks) and returns the floats (codes: bytes) each scratch needs.
 struct PrepSizes {
   int64_t gemv_x = 0, q8_codes = 0, q8_blocks = 0;
+  bool limbs = false;
 };
+bool IsQ8(GemvPath p) { return p == GemvPath::kQ8Activation || p == GemvPath::kQ8Limbs; }
 PrepSizes PlanPreparation(std::span<GemvItem> items) {
   PrepSizes sizes;
   for (size_t i = 0; i < items.size(); ++i) {
     GemvItem& it = items[i];
     if (it.path == GemvPath::kDotRow) continue;
-    const bool q8 = it.path == GemvPath::kQ8Activation;
+    const bool q8 = IsQ8(it.path);
     it.owner = i;
     for (size_t j = 0; j < i && it.owner == i; ++j) {
       const GemvItem& o = items[j];
@@ -65,9 +71,12 @@ PrepSizes PlanPreparation(std::span<GemvItem> items) {
     }
     if (it.owner != i) continue;
     if (q8) {
+      const bool limbs = it.path == GemvPath::kQ8Limbs;
       it.prep = sizes.q8_codes;
-      sizes.q8_codes += it.w->cols;
+      it.prep_blocks = sizes.q8_blocks;
+      sizes.q8_codes += it.w->cols * (limbs ? kExactLimbs : 1);
       sizes.q8_blocks += it.w->cols / 32;
+      sizes.limbs |= limbs;
     } else {  // floats, or pairs of bf16 values
       it.prep = sizes.gemv_x;
       sizes.gemv_x += it.path == GemvPath::kBf16Activation ? (it.w->cols + 1) / 2 : it.w->cols;
@@ -83,17 +92,27 @@ void Prepare(std::span<GemvItem> items, KernelContext& ctx) {
                                      : nullptr;
   float* scales = sizes.q8_blocks > 0 ? ctx.Scratch(slot::kQ8Scales, sizes.q8_blocks) : nullptr;
   float* sums = sizes.q8_blocks > 0 ? ctx.Scratch(slot::kQ8Sums, sizes.q8_blocks) : nullptr;
+  int32_t* offsets = sizes.limbs ? ctx.ScratchInts(slot::kQ8Offsets, sizes.q8_blocks * 8) : nullptr;
   for (size_t i = 0; i < items.size(); ++i) {
     GemvItem& it = items[i];
     if (it.path == GemvPath::kDotRow) continue;
     if (it.owner != i) {
+      it.path = items[it.owner].path;  // kDotRow if the owner's x had no digit form
       it.act = items[it.owner].act;
       it.xp = items[it.owner].xp;
       it.xb = items[it.owner].xb;
     } else if (it.path == GemvPath::kQ8Activation) {
-      const int64_t block0 = it.prep / 32;  // code offsets are sums of multiples of 32
-      it.act = {codes + it.prep, scales + block0, sums + block0};
-      QuantizeActivation(it.a->x, it.w->cols, codes + it.prep, scales + block0, sums + block0);
+      const int64_t b0 = it.prep_blocks;
+      it.act = {codes + it.prep, scales + b0, sums + b0};
+      QuantizeActivation(it.a->x, it.w->cols, codes + it.prep, scales + b0, sums + b0);
+    } else if (it.path == GemvPath::kQ8Limbs) {
+      const int64_t b0 = it.prep_blocks;
+      it.act = {codes + it.prep, scales + b0, sums + b0, kExactLimbs, it.w->cols, offsets + b0 * 8};
+      // x with values that are not finite (or tiny blocks) keeps the f32 widening path: its NaN
+      // and inf propagate as the reference's do.
+      if (!QuantizeActivationLimbs(it.a->x, it.w->cols, codes + it.prep, scales + b0, sums + b0, offsets + b0 * 8)) {
+        it.path = GemvPath::kDotRow;
+      }
     } else if (it.path == GemvPath::kBf16Activation) {
       uint16_t* xb = reinterpret_cast<uint16_t*>(gemv_x + it.prep);
       PrepareBf16Activation(*it.w, it.a->x, xb);
@@ -108,7 +127,8 @@ void Prepare(std::span<GemvItem> items, KernelContext& ctx) {
 void RunRows(const GemvItem& it, int64_t r0, int64_t r1) {
   const MatMulOp::Args& a = *it.a;
   switch (it.path) {
-    case GemvPath::kQ8Activation: return GemvRowsQ8Activation(*it.w, r0, r1, it.act, a.y, a.accumulate);
+    case GemvPath::kQ8Activation:
+    case GemvPath::kQ8Limbs: return GemvRowsQ8Activation(*it.w, r0, r1, it.act, a.y, a.accumulate);
     case GemvPath::kBf16Activation: return GemvRowsBf16Activation(*it.w, r0, r1, it.xb, a.y, a.accumulate);
     case GemvPath::kAvx512: return GemvRangeAvx512(*it.w, r0, r1, a.x, it.xp, a.y, a.accumulate);
     case GemvPath::kDotRow:

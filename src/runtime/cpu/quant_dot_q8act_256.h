@@ -5,7 +5,10 @@
 //   Dot(u, s):        int32 lane i = u[4i] s[4i] + ... + u[4i+3] s[4i+3] (u unsigned, s signed bytes;
 //                     callers keep u <= 128 and |s| <= 127, so AVX2's int16 pair sums cannot saturate)
 //   Bit4(bits):       byte l = 0x10 where bit l of bits is set, else 0
+//   DotAdd(acc, u, s): acc + Dot(u, s)
 //   DotMinus32(u, s): Dot(u - 32, s) for 6-bit codes u
+// The legacy, q6_k (and each ISA's q4_k / q5_k) kernels also take x as Q8Activation's exact digit
+// rows (kLimbs = kExactLimbs) through DotCodes; q8_0 only as 8-bit codes.
 // Everything here has internal linkage: neither ISA's copy can be the one the other's callers get.
 #pragma once
 
@@ -19,6 +22,16 @@
 
 namespace ds::cpu {
 namespace {  // NOLINT(build/namespaces): internal to each including file on purpose
+
+// The int32 dot of unsigned codes u (<= 63) with the activation's 32 codes from position `at`:
+// one byte dot, or the kExactLimbs digit rows' dots combined as 2^14 D0 + 2^7 D1 + D2 in int32,
+// exactly: |lane| <= 4 * 63 * (127 * 2^14 + 64 * 2^7 + 64) < 2^30.
+template <typename Ops, int kLimbs>
+inline __m256i DotCodes(__m256i u, const Q8Activation& a, int64_t at) {
+  __m256i dot = Ops::Dot(u, Load32(a.q + at));
+  for (int l = 1; l < kLimbs; ++l) dot = Ops::DotAdd(_mm256_slli_epi32(dot, 7), u, Load32(a.q + l * a.n + at));
+  return dot;
+}
 
 // q8_0 (34 bytes: f16 d, i8 q[32]). Signed x signed through the unsigned-signed dot:
 // |w| * (q_x with w's sign), exact because |w| <= 128 and |q_x| <= 127.
@@ -44,7 +57,7 @@ float DotQ8_0(const uint8_t* row, int64_t nb, const Q8Activation& a) {
 // value l < 16 is the low nibble of byte l, value l + 16 its high nibble, bit l of qh the fifth bit).
 // Weight = d * q + c with c = -8 d (q4_0), -16 d (q5_0) or m (q4_1, q5_1), so a block's dot is
 // d * dx * sum(q * qx) + c * sum_b: one byte dot of the codes, plus a scalar term.
-template <typename Ops, bool kMin, bool kHigh>
+template <typename Ops, bool kMin, bool kHigh, int kLimbs>
 float DotLegacy(const uint8_t* row, int64_t nb, const Q8Activation& a) {
   constexpr int kHead = 2 + (kMin ? 2 : 0) + (kHigh ? 4 : 0), kBytes = kHead + 16;
   constexpr float kOffset = kHigh ? -16.0f : -8.0f;
@@ -61,7 +74,7 @@ float DotLegacy(const uint8_t* row, int64_t nb, const Q8Activation& a) {
       std::memcpy(&qh, blk + kHead - 4, 4);
       codes = _mm256_or_si256(codes, Ops::Bit4(qh));
     }
-    const __m256i dot = Ops::Dot(codes, Load32(a.q + b * 32));
+    const __m256i dot = DotCodes<Ops, kLimbs>(codes, a, b * 32);
     const float d = HalfF16c(blk);
     to = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot), _mm256_set1_ps(d * a.d[b]), to);
     to_off += (kMin ? HalfF16c(blk + 2) : kOffset * d) * a.sum[b];
@@ -76,8 +89,9 @@ float DotLegacy(const uint8_t* row, int64_t nb, const Q8Activation& a) {
 }
 
 // q6_k (210 bytes per 256: ql[128], qh[64], i8 scales[16], f16 d), w = d*sc*(q6 - 32) with one
-// scale per 16 values: the unsigned 6-bit codes through Ops::DotMinus32.
-template <typename Ops>
+// scale per 16 values: the unsigned 6-bit codes through Ops::DotMinus32 (digit rows: DotCodes minus
+// the activation's precomputed 32 * sums).
+template <typename Ops, int kLimbs>
 float DotQ6K(const uint8_t* row, int64_t nb, const Q8Activation& a) {
   const __m256i low4 = _mm256_set1_epi8(0x0F), top2 = _mm256_set1_epi8(0x30);
   __m256 acc[4];  // one per group: independent FMA chains
@@ -102,7 +116,13 @@ float DotQ6K(const uint8_t* row, int64_t nb, const Q8Activation& a) {
           _mm256_mul_ps(d, _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(sc + 8 * n))))),
           dx);
       for (int g = 0; g < 4; ++g) {  // 32 values, activation block b * 8 + 4 * n + g
-        const __m256i dot = Ops::DotMinus32(codes[g], Load32(a.q + (b * 8 + 4 * n + g) * 32));
+        const int64_t at = (b * 8 + 4 * n + g) * 32;
+        __m256i dot;
+        if constexpr (kLimbs == 1) {
+          dot = Ops::DotMinus32(codes[g], Load32(a.q + at));
+        } else {
+          dot = _mm256_sub_epi32(DotCodes<Ops, kLimbs>(codes[g], a, at), Load32(a.offset32 + at / 4));
+        }
         // Lanes 0-3 hold values 0-15 (scale 2g), lanes 4-7 values 16-31 (scale 2g + 1).
         const __m256i pick = _mm256_setr_epi32(2 * g, 2 * g, 2 * g, 2 * g, 2 * g + 1, 2 * g + 1, 2 * g + 1, 2 * g + 1);
         acc[g] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot), _mm256_permutevar8x32_ps(scales, pick), acc[g]);
@@ -122,22 +142,76 @@ void GemvRows(const Dot& dot, const WeightRows& w, int64_t r0, int64_t r1, int64
   }
 }
 
-// The whole dispatch, with the q4_k / q5_k kernels each ISA writes itself (Q4K5K<kFiveBit>: a
-// functor type, default-constructed once per row range).
-template <typename Ops, template <bool> class Q4K5K>
-void GemvRowsQ8ActivationT(const WeightRows& w, int64_t r0, int64_t r1, const Q8Activation& a, float* y,
-                           bool accumulate) {
+// The whole dispatch for one activation form (kLimbs), with the q4_k / q5_k kernels each ISA
+// writes itself (Q4K5K<kFiveBit, kLimbs>: a functor type, default-constructed once per row range).
+// Callers pass only types the form supports (Q8ActivationSupports, LimbActivationSupports).
+template <typename Ops, template <bool, int> class Q4K5K, int kLimbs>
+void GemvRowsForm(const WeightRows& w, int64_t r0, int64_t r1, const Q8Activation& a, float* y, bool accumulate) {
+  const int64_t nb32 = w.cols / 32, nb256 = w.cols / 256;
   switch (w.dtype) {
-    case DType::kQ8_0: return GemvRows(DotQ8_0<Ops>, w, r0, r1, w.cols / 32, a, y, accumulate);
-    case DType::kQ4_0: return GemvRows(DotLegacy<Ops, false, false>, w, r0, r1, w.cols / 32, a, y, accumulate);
-    case DType::kQ4_1: return GemvRows(DotLegacy<Ops, true, false>, w, r0, r1, w.cols / 32, a, y, accumulate);
-    case DType::kQ5_0: return GemvRows(DotLegacy<Ops, false, true>, w, r0, r1, w.cols / 32, a, y, accumulate);
-    case DType::kQ5_1: return GemvRows(DotLegacy<Ops, true, true>, w, r0, r1, w.cols / 32, a, y, accumulate);
-    case DType::kQ4_K: return GemvRows(Q4K5K<false>(), w, r0, r1, w.cols / 256, a, y, accumulate);
-    case DType::kQ5_K: return GemvRows(Q4K5K<true>(), w, r0, r1, w.cols / 256, a, y, accumulate);
-    case DType::kQ6_K: return GemvRows(DotQ6K<Ops>, w, r0, r1, w.cols / 256, a, y, accumulate);
+    case DType::kQ8_0:
+      if constexpr (kLimbs == 1) return GemvRows(DotQ8_0<Ops>, w, r0, r1, nb32, a, y, accumulate);
+      return;
+    case DType::kQ4_0: return GemvRows(DotLegacy<Ops, false, false, kLimbs>, w, r0, r1, nb32, a, y, accumulate);
+    case DType::kQ4_1: return GemvRows(DotLegacy<Ops, true, false, kLimbs>, w, r0, r1, nb32, a, y, accumulate);
+    case DType::kQ5_0: return GemvRows(DotLegacy<Ops, false, true, kLimbs>, w, r0, r1, nb32, a, y, accumulate);
+    case DType::kQ5_1: return GemvRows(DotLegacy<Ops, true, true, kLimbs>, w, r0, r1, nb32, a, y, accumulate);
+    case DType::kQ4_K: return GemvRows(Q4K5K<false, kLimbs>(), w, r0, r1, nb256, a, y, accumulate);
+    case DType::kQ5_K: return GemvRows(Q4K5K<true, kLimbs>(), w, r0, r1, nb256, a, y, accumulate);
+    case DType::kQ6_K: return GemvRows(DotQ6K<Ops, kLimbs>, w, r0, r1, nb256, a, y, accumulate);
     default: return;
   }
+}
+
+template <typename Ops, template <bool, int> class Q4K5K>
+void GemvRowsQ8ActivationT(const WeightRows& w, int64_t r0, int64_t r1, const Q8Activation& a, float* y,
+                           bool accumulate) {
+  if (a.limbs == kExactLimbs) return GemvRowsForm<Ops, Q4K5K, kExactLimbs>(w, r0, r1, a, y, accumulate);
+  GemvRowsForm<Ops, Q4K5K, 1>(w, r0, r1, a, y, accumulate);
+}
+
+// QuantizeActivationLimbs (weight_rows.h) on 256-bit vectors. Digits of A, lowest first: the
+// balanced remainder mod 128 (in [-64, 63]), then A = (A - digit) / 128 exactly; the top digit is
+// in [-127, 127] because |x * inv| rounds to at most 127 * 2^14.
+inline bool QuantizeLimbs256(const float* x, int64_t n, int8_t* q, float* d, float* sum, int32_t* offset32) {
+  const __m256 abs_mask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7FFFFFFF));
+  const __m256 inf = _mm256_set1_ps(__builtin_inff());
+  const __m256i half = _mm256_set1_epi32(64), low7 = _mm256_set1_epi32(127);
+  constexpr float kTop = 127.0f * 16384.0f;
+  for (int64_t b = 0; b < n / 32; ++b) {
+    __m256 v[4], m = _mm256_setzero_ps();
+    int bad = 0;
+    for (int k = 0; k < 4; ++k) {
+      v[k] = _mm256_loadu_ps(x + b * 32 + 8 * k);
+      const __m256 mag = _mm256_and_ps(v[k], abs_mask);
+      bad |= _mm256_movemask_ps(_mm256_cmp_ps(mag, inf, _CMP_NLT_UQ));  // inf or NaN
+      m = _mm256_max_ps(m, mag);
+    }
+    const float amax = Max8(m);
+    if (bad != 0 || (amax > 0.0f && amax < 0x1p-100f)) return false;
+    const __m256 inv = _mm256_set1_ps(amax > 0.0f ? kTop / amax : 0.0f);
+    __m256i digit[kExactLimbs][4], total = _mm256_setzero_si256(), a[4];
+    for (int k = 0; k < 4; ++k) {
+      a[k] = _mm256_cvtps_epi32(_mm256_mul_ps(v[k], inv));
+      total = _mm256_add_epi32(total, a[k]);
+      __m256i rest = a[k];
+      for (int l = kExactLimbs - 1; l > 0; --l) {
+        digit[l][k] = _mm256_sub_epi32(_mm256_and_si256(_mm256_add_epi32(rest, half), low7), half);
+        rest = _mm256_srai_epi32(_mm256_sub_epi32(rest, digit[l][k]), 7);
+      }
+      digit[0][k] = rest;
+    }
+    for (int l = 0; l < kExactLimbs; ++l) {
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(q + l * n + b * 32), PackBytes(digit[l]));
+    }
+    // Sums of 4 consecutive A: two horizontal adds leave them in 128-bit-lane order.
+    const __m256i fours = _mm256_hadd_epi32(_mm256_hadd_epi32(a[0], a[1]), _mm256_hadd_epi32(a[2], a[3]));
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(offset32 + b * 8),
+                        _mm256_slli_epi32(_mm256_permutevar8x32_epi32(fours, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7)), 5));
+    d[b] = amax / kTop;
+    sum[b] = d[b] * static_cast<float>(SumI8(total));
+  }
+  return true;
 }
 
 }  // namespace

@@ -27,6 +27,7 @@ inline __m256i BitsToBytes(uint32_t bits) {
 // fills (no saturation: see quant_dot_q8act_256.h).
 struct Avx2Ops {
   static __m256i Dot(__m256i u, __m256i s) { return _mm256_madd_epi16(_mm256_maddubs_epi16(u, s), _mm256_set1_epi16(1)); }
+  static __m256i DotAdd(__m256i acc, __m256i u, __m256i s) { return _mm256_add_epi32(acc, Dot(u, s)); }
   static __m256i Bit4(uint32_t bits) { return _mm256_and_si256(BitsToBytes(bits), _mm256_set1_epi8(0x10)); }
   // The -32 subtracted from the int16 pair sums (|pair| <= 2*63*127 and 2*32*127: no overflow).
   static __m256i DotMinus32(__m256i u, __m256i s) {
@@ -54,7 +55,7 @@ inline __m256i QhBit(__m256i qh, int j) {
 
 // q4_k / q5_k: sub-block j is w = d*sc_j*q - dmin*m_j; the q part is a byte dot with the
 // activation codes, the min part needs only the activation's block sums (a.sum).
-template <bool kFiveBit>
+template <bool kFiveBit, int kLimbs>
 struct DotQ4K5K {
   float operator()(const uint8_t* row, int64_t nb, const Q8Activation& a) const {
     constexpr int64_t kBytes = kFiveBit ? 176 : 144, kQs = kFiveBit ? 48 : 16;
@@ -80,8 +81,8 @@ struct DotQ4K5K {
           lo = _mm256_or_si256(lo, QhBit(qh, 2 * k));
           hi = _mm256_or_si256(hi, QhBit(qh, 2 * k + 1));
         }
-        const int8_t* q = a.q + b * 256 + 64 * k;
-        const __m256i dlo = Avx2Ops::Dot(lo, Load32(q)), dhi = Avx2Ops::Dot(hi, Load32(q + 32));
+        const int64_t at = b * 256 + 64 * k;
+        const __m256i dlo = DotCodes<Avx2Ops, kLimbs>(lo, a, at), dhi = DotCodes<Avx2Ops, kLimbs>(hi, a, at + 32);
         acc[0] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dlo), _mm256_permutevar8x32_ps(scales, _mm256_set1_epi32(2 * k)), acc[0]);
         acc[1] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dhi), _mm256_permutevar8x32_ps(scales, _mm256_set1_epi32(2 * k + 1)),
                                  acc[1]);
@@ -90,18 +91,6 @@ struct DotQ4K5K {
     return Sum8(_mm256_sub_ps(_mm256_add_ps(acc[0], acc[1]), mins));
   }
 };
-
-inline float HorizontalMax(__m256 v) {
-  const __m128 s = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-  const __m128 t = _mm_max_ps(s, _mm_movehl_ps(s, s));
-  return _mm_cvtss_f32(_mm_max_ss(t, _mm_movehdup_ps(t)));
-}
-
-inline int32_t HorizontalSum(__m256i v) {
-  const __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
-  const __m128i t = _mm_add_epi32(s, _mm_unpackhi_epi64(s, s));
-  return _mm_cvtsi128_si32(_mm_add_epi32(t, _mm_shuffle_epi32(t, _MM_SHUFFLE(1, 1, 1, 1))));
-}
 
 }  // namespace
 
@@ -113,20 +102,21 @@ void QuantizeActivationAvx2(const float* x, int64_t n, int8_t* q, float* d, floa
       v[k] = _mm256_loadu_ps(x + b * 32 + 8 * k);
       m = _mm256_max_ps(m, _mm256_and_ps(v[k], abs_mask));
     }
-    const float amax = HorizontalMax(m);
+    const float amax = Max8(m);
     // As QuantizeActivation (AVX-512): the scale rounded to f16, codes rounded to nearest even.
     const float scale = _cvtsh_ss(_cvtss_sh(amax / 127.0f, _MM_FROUND_TO_NEAREST_INT));
     const __m256 inv = _mm256_set1_ps(amax > 0.0f ? 127.0f / amax : 0.0f);
     __m256i i[4];
     for (int k = 0; k < 4; ++k) i[k] = _mm256_cvtps_epi32(_mm256_mul_ps(v[k], inv));
-    // Saturating packs interleave 128-bit lanes; the permutation puts the 4-byte groups back in order.
-    const __m256i bytes = _mm256_packs_epi16(_mm256_packs_epi32(i[0], i[1]), _mm256_packs_epi32(i[2], i[3]));
-    _mm256_storeu_si256(reinterpret_cast<__m256i*>(q + b * 32),
-                        _mm256_permutevar8x32_epi32(bytes, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7)));
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(q + b * 32), PackBytes(i));
     d[b] = scale;
     const __m256i total = _mm256_add_epi32(_mm256_add_epi32(i[0], i[1]), _mm256_add_epi32(i[2], i[3]));
-    sum[b] = scale * static_cast<float>(HorizontalSum(total));
+    sum[b] = scale * static_cast<float>(SumI8(total));
   }
+}
+
+bool QuantizeActivationLimbsAvx2(const float* x, int64_t n, int8_t* q, float* d, float* sum, int32_t* offset32) {
+  return QuantizeLimbs256(x, n, q, d, sum, offset32);
 }
 
 void GemvRowsQ8ActivationAvx2(const WeightRows& w, int64_t r0, int64_t r1, const Q8Activation& a, float* y,

@@ -19,6 +19,7 @@ namespace {
 // vpdpbusd: one instruction per 32 byte products.
 struct VnniOps {
   static __m256i Dot(__m256i u, __m256i s) { return _mm256_dpbusd_epi32(_mm256_setzero_si256(), u, s); }
+  static __m256i DotAdd(__m256i acc, __m256i u, __m256i s) { return _mm256_dpbusd_epi32(acc, u, s); }
   static __m256i Bit4(uint32_t bits) { return _mm256_maskz_mov_epi8(bits, _mm256_set1_epi8(0x10)); }
   // The -32 as a second dot of the constant 32 with the activation codes.
   static __m256i DotMinus32(__m256i u, __m256i s) { return _mm256_sub_epi32(Dot(u, s), Dot(_mm256_set1_epi8(32), s)); }
@@ -49,21 +50,24 @@ inline __m256i ScaleMinBytes(__m256i heads) {
 // nibbles), whose activation codes are 64 contiguous bytes: half the instructions of 256-bit
 // vectors per weight, which is what bounded the loop (Zen 4 splits 512-bit work internally, but
 // the front end and scheduler see one instruction).
+// With the exact digit rows (kLimbs = kExactLimbs) the high nibbles are shifted down too (in place
+// their products with the top digit could overflow int32) and every pair takes kLimbs dots.
 // Constants live in the struct, built once per row range: per call they cost ~40 instructions,
 // a fifth of a 1536-wide row's work.
 // Tried and left out: 256-bit dots with per-sub-block scales broadcast from a stack copy (store
 // forwarding made it slower); activation codes interleaved so that plain 64-byte loads of nibbles
 // replace the broadcasts (13% faster from cache, but 3 of 4 such loads span two cache lines, and
 // from DRAM that cost 25% on 1536-wide rows); software prefetch (no gain).
-template <bool kFiveBit>
+template <bool kFiveBit, int kLimbs>
 struct DotQ4K5K {
   static constexpr int64_t kBytes = kFiveBit ? 176 : 144, kQs = kFiveBit ? 48 : 16;
+  static constexpr bool kInPlace = !kFiveBit && kLimbs == 1;  // q4_k's high nibbles left in place
   __m512i low4 = _mm512_set1_epi8(0x0F), bit4 = _mm512_set1_epi8(0x10);
   // q4_k: the low half of a pair keeps the low nibbles (& 0x0F), the high half keeps the high
   // nibbles in place (& 0xF0, i.e. 16 q): one instruction, the 1/16 goes into the odd scales.
   __m512i nibbles = _mm512_inserti64x4(low4, _mm256_set1_epi8(static_cast<char>(0xF0)), 1);
   // Lanes 0-7: d (odd lanes d / 16 for q4_k, index 16 + 0 of the second source), lanes 8-15: dmin.
-  __m512i d_pick = kFiveBit ? _mm512_setr_epi32(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1)
+  __m512i d_pick = !kInPlace ? _mm512_setr_epi32(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1)
                             : _mm512_setr_epi32(0, 16, 0, 16, 0, 16, 0, 16, 1, 1, 1, 1, 1, 1, 1, 1);
   __m512i d_pick1 = _mm512_add_epi32(d_pick, _mm512_set1_epi32(8));  // the same for the second block
   __m512i pick[4], qh_bit[4];  // per pair k: scale lanes, and the qh bit of each half
@@ -79,9 +83,10 @@ struct DotQ4K5K {
   // The 64 codes of pair k (sub-blocks 2k, 2k + 1) of the super-block at blk.
   __m512i Codes(const uint8_t* blk, const __m512i& qh, int k) const {
     const __m512i v = _mm512_broadcast_i64x4(Load32(blk + kQs + 32 * k));  // the 32 bytes in both halves
-    if constexpr (!kFiveBit) return _mm512_and_si512(v, nibbles);
-    // q5_k: the upper half shifted right by 4 (its words: mask bits 16-31), plus bit 4 from qh.
+    if constexpr (kInPlace) return _mm512_and_si512(v, nibbles);
+    // The upper half shifted right by 4 (its words: mask bits 16-31); q5_k: plus bit 4 from qh.
     const __m512i nib = _mm512_and_si512(_mm512_mask_srli_epi16(v, 0xFFFF0000u, v, 4), low4);
+    if constexpr (!kFiveBit) return nib;
     return _mm512_mask_add_epi8(nib, _mm512_test_epi8_mask(qh, qh_bit[k]), nib, bit4);
   }
 
@@ -106,12 +111,16 @@ struct DotQ4K5K {
   }
 
   // acc += the q part of super-block blk (codes q) with its scales; mins += its min part.
-  void Block(const uint8_t* blk, const int8_t* q, __m512 scale, __m512* acc, __m512& mins) const {
+  // (Activation digit row l of these codes at q + l * n.)
+  void Block(const uint8_t* blk, const int8_t* q, int64_t n, __m512 scale, __m512* acc, __m512& mins) const {
     mins = _mm512_mask_add_ps(mins, 0xFF00, mins, scale);
     const __m512i qh = kFiveBit ? _mm512_broadcast_i64x4(Load32(blk + 16)) : _mm512_setzero_si512();
     for (int k = 0; k < 4; ++k) {
-      const __m512i dot =
-          _mm512_dpbusd_epi32(_mm512_setzero_si512(), Codes(blk, qh, k), _mm512_loadu_si512(q + 64 * k));
+      const __m512i codes = Codes(blk, qh, k);
+      __m512i dot = _mm512_dpbusd_epi32(_mm512_setzero_si512(), codes, _mm512_loadu_si512(q + 64 * k));
+      for (int l = 1; l < kLimbs; ++l) {  // 2^7 (previous digits) + this one: see DotCodes
+        dot = _mm512_dpbusd_epi32(_mm512_slli_epi32(dot, 7), codes, _mm512_loadu_si512(q + l * n + 64 * k));
+      }
       acc[k] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot), _mm512_permutexvar_ps(pick[k], scale), acc[k]);
     }
   }
@@ -124,8 +133,8 @@ struct DotQ4K5K {
       const int64_t b1 = b + 1 < nb ? b + 1 : b;
       __m512 s0, s1;
       Scales(row, b, b1, a, &s0, &s1);
-      Block(row + b * kBytes, a.q + b * 256, s0, acc, mins);
-      if (b1 != b) Block(row + b1 * kBytes, a.q + b1 * 256, s1, acc, mins);
+      Block(row + b * kBytes, a.q + b * 256, a.n, s0, acc, mins);
+      if (b1 != b) Block(row + b1 * kBytes, a.q + b1 * 256, a.n, s1, acc, mins);
     }
     const __m512 total = _mm512_add_ps(_mm512_add_ps(acc[0], acc[1]), _mm512_add_ps(acc[2], acc[3]));
     return _mm512_reduce_add_ps(_mm512_sub_ps(total, mins));
@@ -153,6 +162,10 @@ void QuantizeActivationAvx512(const float* x, int64_t n, int8_t* q, float* d, fl
     d[b] = scale;
     sum[b] = scale * static_cast<float>(_mm512_reduce_add_epi32(_mm512_add_epi32(i0, i1)));
   }
+}
+
+bool QuantizeActivationLimbsAvx512(const float* x, int64_t n, int8_t* q, float* d, float* sum, int32_t* offset32) {
+  return QuantizeLimbs256(x, n, q, d, sum, offset32);
 }
 
 void GemvRowsQ8ActivationAvx512(const WeightRows& w, int64_t r0, int64_t r1, const Q8Activation& a, float* y,

@@ -22,6 +22,7 @@ inline constexpr int kRouteScores = 20, kRouteChoice = 21, kRouteGroupScores = 2
 
 // Int32 slots (KernelContext::ScratchInts).
 inline constexpr int kRouteIndex = 0;  // moe_route_cpu.cpp: top-k indices (groups, then experts)
-inline constexpr int kQ8Codes = 1;     // matmul_group_cpu.cpp: 8-bit activation codes
+inline constexpr int kQ8Codes = 1;     // matmul_group_cpu.cpp: 8-bit activation codes (or digit rows)
+inline constexpr int kQ8Offsets = 2;   // matmul_group_cpu.cpp: the digit rows' 32 * 4-value sums
 
 }  // namespace ds::cpu::slot

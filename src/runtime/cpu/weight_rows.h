@@ -90,11 +90,23 @@ bool DequantizeBlockAvx512(DType t, const uint8_t* block, float* out);
 // Decode with the activation row quantized to 8 bits per 32 values (ComputePrecision::kBF16, for
 // GGUF block-quantized weights): x[32b + i] ~ d[b] * q[32b + i], d[b] rounded to f16 as llama.cpp
 // stores it; sum[b] = d[b] * (sum of block b's q).
+//
+// Exact decode (ComputePrecision::kF32) of the types of LimbActivationSupports takes the same
+// kernels with x as kExactLimbs digit rows instead (limbs = 3): x[32b + i] ~ d[b] * A with the
+// 21-bit integer A = round(x * 127 * 2^14 / max|block|) = 2^14 q0 + 2^7 q1 + q2 (q0 in [-127, 127],
+// q1, q2 in [-64, 64]), d[b] = max|block| / (127 * 2^14) in f32. Each weight code's products
+// with the three rows are combined by shifts in int32 (exact), so x keeps 22 bits of its block's
+// largest value, about f32's 24 (the f32 widening path is bound by instruction throughput; this
+// one by about two thirds as many instructions).
 struct Q8Activation {
-  const int8_t* q;
+  const int8_t* q;  // limbs rows of codes, row l at q + l * n
   const float* d;
   const float* sum;
+  int limbs = 1;
+  int64_t n = 0;
+  const int32_t* offset32 = nullptr;  // limbs = 3: 32 * (A[4i] + ... + A[4i + 3]) (q6_k's -32)
 };
+inline constexpr int kExactLimbs = 3;
 // Whether the dtype has 8-bit-activation kernels, and whether this CPU runs them (AVX512-VNNI, or
 // AVX2 through vpmaddubsw).
 bool Q8ActivationSupports(DType t);
@@ -104,6 +116,17 @@ bool HasQ8ActivationKernels();
 void QuantizeActivation(const float* x, int64_t n, int8_t* q, float* d, float* sum);
 void QuantizeActivationAvx512(const float* x, int64_t n, int8_t* q, float* d, float* sum);
 void QuantizeActivationAvx2(const float* x, int64_t n, int8_t* q, float* d, float* sum);
+// Whether exact decode of this weight takes the digit-row kernels here (q4_0 / q4_1 / q5_0 / q5_1 / q4_k /
+// q5_k / q6_k with AVX512-VNNI; q8_0 widens as fast, AVX2's byte dots cost two instructions).
+// Rows of at most 4096 columns only: beyond that the digit rows outgrow L1 with the weights'
+// stream and the kernels fell behind the f32 path (2048 x 7168: 5.3-7.1 vs 6.4 GB/s for q4_k).
+bool LimbActivationSupports(const WeightRows& w);
+// x[0..n) (n a multiple of 32) as kExactLimbs rows of n codes at q, d, sum and offset32 (n / 4) of
+// Q8Activation's limb form. False (nothing usable written) when x has a value that is not finite
+// or a nonzero block whose largest magnitude is below 2^-100 (its scale would lose bits).
+bool QuantizeActivationLimbs(const float* x, int64_t n, int8_t* q, float* d, float* sum, int32_t* offset32);
+bool QuantizeActivationLimbsAvx512(const float* x, int64_t n, int8_t* q, float* d, float* sum, int32_t* offset32);
+bool QuantizeActivationLimbsAvx2(const float* x, int64_t n, int8_t* q, float* d, float* sum, int32_t* offset32);
 // y[r] (+)= dot(x, row r) for r in [r0, r1), x given as a Q8Activation, types of
 // Q8ActivationSupports: AVX512-VNNI (quant_dot_q8act_avx512vnni.cpp) or AVX2 (quant_dot_q8act_avx2.cpp).
 void GemvRowsQ8Activation(const WeightRows& w, int64_t r0, int64_t r1, const Q8Activation& a, float* y,
