@@ -115,13 +115,14 @@ void ReducedDecodeShapes(benchmark::internal::Benchmark* b) {
 }
 // Block-quantized weights: the decode shapes at the best ISA, f32 (exact) and reduced precision
 // (8-bit activations with VNNI); the AVX2 fallback (exact and 8-bit activations) and the scalar
-// path on two shapes.
+// path on two shapes, AVX2 exact on two long-row shapes too.
 void QuantDecodeShapes(benchmark::internal::Benchmark* b) {
   for (int prec = 0; prec <= 1; ++prec) {
     for (const auto& s : kDecodeShapes) b->Args({1, s[0], s[1], 2, prec});
   }
   for (int isa = 0; isa <= 1; ++isa) b->Args({1, 1408, 2048, isa, 0})->Args({1, 8960, 1536, isa, 0});
   b->Args({1, 1408, 2048, 1, 1})->Args({1, 8960, 1536, 1, 1});
+  b->Args({1, 2048, 7168, 1, 0})->Args({1, 1536, 8960, 1, 0});
 }
 // Prefill shapes at the best ISA, f32 (exact) and bf16 compute.
 void PrefillShapes(benchmark::internal::Benchmark* b) {

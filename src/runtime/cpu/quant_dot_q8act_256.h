@@ -91,51 +91,88 @@ float DotLegacy(const uint8_t* row, int64_t nb, const Q8Activation& a) {
 // q6_k (210 bytes per 256: ql[128], qh[64], i8 scales[16], f16 d), w = d*sc*(q6 - 32) with one
 // scale per 16 values: the unsigned 6-bit codes through Ops::DotMinus32 (digit rows: DotCodes minus
 // the activation's precomputed 32 * sums).
+// Rows<R>: R consecutive rows (row_bytes apart) block by block, for long rows: each block's
+// activation codes, read from L2 for the first row, stay in L1 for the others.
 template <typename Ops, int kLimbs>
-float DotQ6K(const uint8_t* row, int64_t nb, const Q8Activation& a) {
-  const __m256i low4 = _mm256_set1_epi8(0x0F), top2 = _mm256_set1_epi8(0x30);
-  __m256 acc[4];  // one per group: independent FMA chains
-  for (auto& v : acc) v = _mm256_setzero_ps();
-  for (int64_t b = 0; b < nb; ++b) {
-    const uint8_t* blk = row + b * 210;
-    const int8_t* sc = reinterpret_cast<const int8_t*>(blk + 192);
-    const __m256 d = _mm256_set1_ps(HalfF16c(blk + 208));
-    for (int n = 0; n < 2; ++n) {  // halves of 128 values: ql[64], qh[32], 8 scales
-      const uint8_t* ql = blk + 64 * n;
-      const __m256i h = Load32(blk + 128 + 32 * n), lo = Load32(ql), up = Load32(ql + 32);
-      const __m256i codes[4] = {
-          _mm256_or_si256(_mm256_and_si256(lo, low4), _mm256_and_si256(_mm256_slli_epi16(h, 4), top2)),
-          _mm256_or_si256(_mm256_and_si256(up, low4), _mm256_and_si256(_mm256_slli_epi16(h, 2), top2)),
-          _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(lo, 4), low4), _mm256_and_si256(h, top2)),
-          _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(up, 4), low4), _mm256_and_si256(_mm256_srli_epi16(h, 2), top2)),
-      };
-      // The half's 8 scales times d times the activation scale of their 32-value block.
-      const __m256 dx = _mm256_permutevar8x32_ps(_mm256_castps128_ps256(_mm_loadu_ps(a.d + b * 8 + 4 * n)),
-                                                 _mm256_setr_epi32(0, 0, 1, 1, 2, 2, 3, 3));
-      const __m256 scales = _mm256_mul_ps(
-          _mm256_mul_ps(d, _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(sc + 8 * n))))),
-          dx);
-      for (int g = 0; g < 4; ++g) {  // 32 values, activation block b * 8 + 4 * n + g
-        const int64_t at = (b * 8 + 4 * n + g) * 32;
-        __m256i dot;
-        if constexpr (kLimbs == 1) {
-          dot = Ops::DotMinus32(codes[g], Load32(a.q + at));
-        } else {
-          dot = _mm256_sub_epi32(DotCodes<Ops, kLimbs>(codes[g], a, at), Load32(a.offset32 + at / 4));
-        }
-        // Lanes 0-3 hold values 0-15 (scale 2g), lanes 4-7 values 16-31 (scale 2g + 1).
-        const __m256i pick = _mm256_setr_epi32(2 * g, 2 * g, 2 * g, 2 * g, 2 * g + 1, 2 * g + 1, 2 * g + 1, 2 * g + 1);
-        acc[g] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot), _mm256_permutevar8x32_ps(scales, pick), acc[g]);
+struct DotQ6K {
+  template <int R>
+  void Rows(const uint8_t* row, int64_t row_bytes, int64_t nb, const Q8Activation& a, float* out) const {
+    constexpr int kChains = R == 1 ? 4 : 1;  // independent FMA chains per row
+    const __m256i low4 = _mm256_set1_epi8(0x0F), top2 = _mm256_set1_epi8(0x30);
+    __m256 acc[R][kChains];
+    for (auto& r : acc) {
+      for (auto& v : r) v = _mm256_setzero_ps();
+    }
+    for (int64_t b = 0; b < nb; ++b) {
+      for (int n = 0; n < 2; ++n) {  // halves of 128 values: ql[64], qh[32], 8 scales
+        // The activation scales of the half's 32-value blocks, each twice (one per scale).
+        const __m256 dx = _mm256_permutevar8x32_ps(_mm256_castps128_ps256(_mm_loadu_ps(a.d + b * 8 + 4 * n)),
+                                                   _mm256_setr_epi32(0, 0, 1, 1, 2, 2, 3, 3));
+        for (int i = 0; i < R; ++i) Half(row + i * row_bytes + b * 210, n, a, (b * 8 + 4 * n) * 32, dx, low4, top2, acc[i]);
       }
     }
+    for (int i = 0; i < R; ++i) {
+      __m256 total = acc[i][0];
+      for (int c = 1; c < kChains; ++c) total = _mm256_add_ps(total, acc[i][c]);
+      out[i] = Sum8(total);
+    }
   }
-  return Sum8(_mm256_add_ps(_mm256_add_ps(acc[0], acc[1]), _mm256_add_ps(acc[2], acc[3])));
-}
+  float operator()(const uint8_t* row, int64_t nb, const Q8Activation& a) const {
+    float v;
+    Rows<1>(row, 0, nb, a, &v);
+    return v;
+  }
 
-// y[r] (+)= dot(x, row r) for r in [r0, r1), each kernel's constants set up once.
+  // Half n of the block at blk (activation codes from position x0) into acc.
+  template <int kChains>
+  static void Half(const uint8_t* blk, int n, const Q8Activation& a, int64_t x0, __m256 dx, __m256i low4, __m256i top2,
+                   __m256 (&acc)[kChains]) {
+    const uint8_t* ql = blk + 64 * n;
+    const int8_t* sc = reinterpret_cast<const int8_t*>(blk + 192 + 8 * n);
+    const __m256i h = Load32(blk + 128 + 32 * n), lo = Load32(ql), up = Load32(ql + 32);
+    const __m256i codes[4] = {
+        _mm256_or_si256(_mm256_and_si256(lo, low4), _mm256_and_si256(_mm256_slli_epi16(h, 4), top2)),
+        _mm256_or_si256(_mm256_and_si256(up, low4), _mm256_and_si256(_mm256_slli_epi16(h, 2), top2)),
+        _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(lo, 4), low4), _mm256_and_si256(h, top2)),
+        _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(up, 4), low4), _mm256_and_si256(_mm256_srli_epi16(h, 2), top2)),
+    };
+    // The half's 8 scales times d times the activation scale of their 32-value block.
+    const __m256 scales = _mm256_mul_ps(
+        _mm256_mul_ps(_mm256_set1_ps(HalfF16c(blk + 208)),
+                      _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(sc))))),
+        dx);
+    for (int g = 0; g < 4; ++g) {  // 32 values, from activation position x0 + 32 g
+      const int64_t at = x0 + 32 * g;
+      __m256i dot;
+      if constexpr (kLimbs == 1) {
+        dot = Ops::DotMinus32(codes[g], Load32(a.q + at));
+      } else {
+        dot = _mm256_sub_epi32(DotCodes<Ops, kLimbs>(codes[g], a, at), Load32(a.offset32 + at / 4));
+      }
+      // Lanes 0-3 hold values 0-15 (scale 2g), lanes 4-7 values 16-31 (scale 2g + 1).
+      const __m256i pick = _mm256_setr_epi32(2 * g, 2 * g, 2 * g, 2 * g, 2 * g + 1, 2 * g + 1, 2 * g + 1, 2 * g + 1);
+      acc[g % kChains] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot), _mm256_permutevar8x32_ps(scales, pick), acc[g % kChains]);
+    }
+  }
+};
+
+// y[r] (+)= dot(x, row r) for r in [r0, r1), each kernel's constants set up once. Long rows of
+// digit-row activations go kGemvRowGroup rows at a time through kernels that have Rows<R>: one
+// row at a time, 21 KiB of codes (7168 columns) were re-read from L2 for each row, and the
+// kernels fell behind the f32 widening path (2048 x 7168 q4_k: 5.3-7.1 vs 6.4 GB/s; 4 rows at
+// a time 7.4, 8 rows 10.1, 16 rows 10.5 but q6_k 5.5: its accumulators spill).
 template <typename Dot>
 void GemvRows(const Dot& dot, const WeightRows& w, int64_t r0, int64_t r1, int64_t nb, const Q8Activation& a,
               float* y, bool accumulate) {
+  if constexpr (requires { dot.template Rows<kGemvRowGroup>(w.base, w.row_bytes, nb, a, y); }) {
+    if (a.limbs > 1 && IsLongRow(w)) {
+      float v[kGemvRowGroup];
+      for (; r0 + kGemvRowGroup <= r1; r0 += kGemvRowGroup) {
+        dot.template Rows<kGemvRowGroup>(w.base + r0 * w.row_bytes, w.row_bytes, nb, a, v);
+        for (int i = 0; i < kGemvRowGroup; ++i) y[r0 + i] = accumulate ? y[r0 + i] + v[i] : v[i];
+      }
+    }
+  }
   for (int64_t r = r0; r < r1; ++r) {
     const float v = dot(w.base + r * w.row_bytes, nb, a);
     y[r] = accumulate ? y[r] + v : v;
@@ -158,7 +195,7 @@ void GemvRowsForm(const WeightRows& w, int64_t r0, int64_t r1, const Q8Activatio
     case DType::kQ5_1: return GemvRows(DotLegacy<Ops, true, true, kLimbs>, w, r0, r1, nb32, a, y, accumulate);
     case DType::kQ4_K: return GemvRows(Q4K5K<false, kLimbs>(), w, r0, r1, nb256, a, y, accumulate);
     case DType::kQ5_K: return GemvRows(Q4K5K<true, kLimbs>(), w, r0, r1, nb256, a, y, accumulate);
-    case DType::kQ6_K: return GemvRows(DotQ6K<Ops, kLimbs>, w, r0, r1, nb256, a, y, accumulate);
+    case DType::kQ6_K: return GemvRows(DotQ6K<Ops, kLimbs>(), w, r0, r1, nb256, a, y, accumulate);
     default: return;
   }
 }

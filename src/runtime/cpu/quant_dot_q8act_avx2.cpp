@@ -54,41 +54,59 @@ inline __m256i QhBit(__m256i qh, int j) {
 }
 
 // q4_k / q5_k: sub-block j is w = d*sc_j*q - dmin*m_j; the q part is a byte dot with the
-// activation codes, the min part needs only the activation's block sums (a.sum).
+// activation codes, the min part needs only the activation's block sums (a.sum). Rows<R>: R
+// consecutive rows block by block (quant_dot_q8act_256.h's GemvRows, long rows), one FMA chain
+// per row (two for a single row), the min part subtracted in the same chain.
 template <bool kFiveBit, int kLimbs>
 struct DotQ4K5K {
-  float operator()(const uint8_t* row, int64_t nb, const Q8Activation& a) const {
-    constexpr int64_t kBytes = kFiveBit ? 176 : 144, kQs = kFiveBit ? 48 : 16;
-    const __m256i low4 = _mm256_set1_epi8(0x0F);
-    __m256 acc[2] = {_mm256_setzero_ps(), _mm256_setzero_ps()}, mins = _mm256_setzero_ps();
-    for (int64_t b = 0; b < nb; ++b) {
-      const uint8_t* blk = row + b * kBytes;
-      const __m128i head = _mm_loadu_si128(reinterpret_cast<const __m128i*>(blk));
-      const __m128i bytes = ScaleMinBytes(head);
-      const __m256 dd = _mm256_cvtph_ps(_mm_set1_epi32(_mm_cvtsi128_si32(head)));  // d, dmin, d, dmin, ...
-      const __m256 d = _mm256_permutevar8x32_ps(dd, _mm256_setzero_si256());
-      const __m256 dmin = _mm256_permutevar8x32_ps(dd, _mm256_set1_epi32(1));
-      // Per sub-block j: d * sc_j * (activation scale of block 8b + j); dmin * m_j * (its sum).
-      const __m256 scales =
-          _mm256_mul_ps(_mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(bytes)), d), _mm256_loadu_ps(a.d + b * 8));
-      mins = _mm256_fmadd_ps(_mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_srli_si128(bytes, 8))), dmin),
-                             _mm256_loadu_ps(a.sum + b * 8), mins);
-      const __m256i qh = kFiveBit ? Load32(blk + 16) : _mm256_setzero_si256();
-      for (int k = 0; k < 4; ++k) {  // sub-blocks 2k (low nibbles of 32 bytes) and 2k + 1 (high)
-        const __m256i v = Load32(blk + kQs + 32 * k);
-        __m256i lo = _mm256_and_si256(v, low4), hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), low4);
-        if constexpr (kFiveBit) {
-          lo = _mm256_or_si256(lo, QhBit(qh, 2 * k));
-          hi = _mm256_or_si256(hi, QhBit(qh, 2 * k + 1));
-        }
-        const int64_t at = b * 256 + 64 * k;
-        const __m256i dlo = DotCodes<Avx2Ops, kLimbs>(lo, a, at), dhi = DotCodes<Avx2Ops, kLimbs>(hi, a, at + 32);
-        acc[0] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dlo), _mm256_permutevar8x32_ps(scales, _mm256_set1_epi32(2 * k)), acc[0]);
-        acc[1] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dhi), _mm256_permutevar8x32_ps(scales, _mm256_set1_epi32(2 * k + 1)),
-                                 acc[1]);
-      }
+  static constexpr int64_t kBytes = kFiveBit ? 176 : 144, kQs = kFiveBit ? 48 : 16;
+
+  template <int R>
+  void Rows(const uint8_t* row, int64_t row_bytes, int64_t nb, const Q8Activation& a, float* out) const {
+    constexpr int kChains = R == 1 ? 2 : 1;
+    __m256 acc[R][kChains];
+    for (auto& r : acc) {
+      for (auto& v : r) v = _mm256_setzero_ps();
     }
-    return Sum8(_mm256_sub_ps(_mm256_add_ps(acc[0], acc[1]), mins));
+    for (int64_t b = 0; b < nb; ++b) {
+      for (int i = 0; i < R; ++i) Block(row + i * row_bytes + b * kBytes, a, b, acc[i]);
+    }
+    for (int i = 0; i < R; ++i) out[i] = Sum8(kChains == 1 ? acc[i][0] : _mm256_add_ps(acc[i][0], acc[i][kChains - 1]));
+  }
+  float operator()(const uint8_t* row, int64_t nb, const Q8Activation& a) const {
+    float v;
+    Rows<1>(row, 0, nb, a, &v);
+    return v;
+  }
+
+  // Super-block b of a row (at blk) into acc.
+  template <int kChains>
+  static void Block(const uint8_t* blk, const Q8Activation& a, int64_t b, __m256 (&acc)[kChains]) {
+    const __m256i low4 = _mm256_set1_epi8(0x0F);
+    const __m128i head = _mm_loadu_si128(reinterpret_cast<const __m128i*>(blk));
+    const __m128i bytes = ScaleMinBytes(head);
+    const __m256 dd = _mm256_cvtph_ps(_mm_set1_epi32(_mm_cvtsi128_si32(head)));  // d, dmin, d, dmin, ...
+    const __m256 d = _mm256_permutevar8x32_ps(dd, _mm256_setzero_si256());
+    const __m256 dmin = _mm256_permutevar8x32_ps(dd, _mm256_set1_epi32(1));
+    // Per sub-block j: d * sc_j * (activation scale of block 8b + j); dmin * m_j * (its sum).
+    const __m256 scales =
+        _mm256_mul_ps(_mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(bytes)), d), _mm256_loadu_ps(a.d + b * 8));
+    acc[0] = _mm256_fnmadd_ps(_mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_srli_si128(bytes, 8))), dmin),
+                              _mm256_loadu_ps(a.sum + b * 8), acc[0]);
+    const __m256i qh = kFiveBit ? Load32(blk + 16) : _mm256_setzero_si256();
+    for (int k = 0; k < 4; ++k) {  // sub-blocks 2k (low nibbles of 32 bytes) and 2k + 1 (high)
+      const __m256i v = Load32(blk + kQs + 32 * k);
+      __m256i lo = _mm256_and_si256(v, low4), hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), low4);
+      if constexpr (kFiveBit) {
+        lo = _mm256_or_si256(lo, QhBit(qh, 2 * k));
+        hi = _mm256_or_si256(hi, QhBit(qh, 2 * k + 1));
+      }
+      const int64_t at = b * 256 + 64 * k;
+      const __m256i dlo = DotCodes<Avx2Ops, kLimbs>(lo, a, at), dhi = DotCodes<Avx2Ops, kLimbs>(hi, a, at + 32);
+      acc[0] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dlo), _mm256_permutevar8x32_ps(scales, _mm256_set1_epi32(2 * k)), acc[0]);
+      acc[kChains - 1] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dhi), _mm256_permutevar8x32_ps(scales, _mm256_set1_epi32(2 * k + 1)),
+                                         acc[kChains - 1]);
+    }
   }
 };
 

@@ -112,7 +112,8 @@ struct DotQ4K5K {
 
   // acc += the q part of super-block blk (codes q) with its scales; mins += its min part.
   // (Activation digit row l of these codes at q + l * n.)
-  void Block(const uint8_t* blk, const int8_t* q, int64_t n, __m512 scale, __m512* acc, __m512& mins) const {
+  template <int kChains>
+  void Block(const uint8_t* blk, const int8_t* q, int64_t n, __m512 scale, __m512 (&acc)[kChains], __m512& mins) const {
     mins = _mm512_mask_add_ps(mins, 0xFF00, mins, scale);
     const __m512i qh = kFiveBit ? _mm512_broadcast_i64x4(Load32(blk + 16)) : _mm512_setzero_si512();
     for (int k = 0; k < 4; ++k) {
@@ -121,23 +122,40 @@ struct DotQ4K5K {
       for (int l = 1; l < kLimbs; ++l) {  // 2^7 (previous digits) + this one: see DotCodes
         dot = _mm512_dpbusd_epi32(_mm512_slli_epi32(dot, 7), codes, _mm512_loadu_si512(q + l * n + 64 * k));
       }
-      acc[k] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot), _mm512_permutexvar_ps(pick[k], scale), acc[k]);
+      acc[k % kChains] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot), _mm512_permutexvar_ps(pick[k], scale), acc[k % kChains]);
     }
   }
 
-  float operator()(const uint8_t* row, int64_t nb, const Q8Activation& a) const {
-    __m512 acc[4];  // one per pair: independent FMA chains
-    for (auto& v : acc) v = _mm512_setzero_ps();
-    __m512 mins = _mm512_setzero_ps();  // lanes 8-15
+  // R consecutive rows (row_bytes apart) super-block pair by pair (quant_dot_q8act_256.h's
+  // GemvRows: long rows, whose activation codes then stay in L1 for rows 2..R).
+  template <int R>
+  void Rows(const uint8_t* row, int64_t row_bytes, int64_t nb, const Q8Activation& a, float* out) const {
+    constexpr int kChains = R == 1 ? 4 : 1;  // independent FMA chains per row (one per pair k)
+    __m512 acc[R][kChains], mins[R];  // mins: lanes 8-15
+    for (int i = 0; i < R; ++i) {
+      for (auto& v : acc[i]) v = _mm512_setzero_ps();
+      mins[i] = _mm512_setzero_ps();
+    }
     for (int64_t b = 0; b < nb; b += 2) {
       const int64_t b1 = b + 1 < nb ? b + 1 : b;
-      __m512 s0, s1;
-      Scales(row, b, b1, a, &s0, &s1);
-      Block(row + b * kBytes, a.q + b * 256, a.n, s0, acc, mins);
-      if (b1 != b) Block(row + b1 * kBytes, a.q + b1 * 256, a.n, s1, acc, mins);
+      for (int i = 0; i < R; ++i) {
+        const uint8_t* r = row + i * row_bytes;
+        __m512 s0, s1;
+        Scales(r, b, b1, a, &s0, &s1);
+        Block(r + b * kBytes, a.q + b * 256, a.n, s0, acc[i], mins[i]);
+        if (b1 != b) Block(r + b1 * kBytes, a.q + b1 * 256, a.n, s1, acc[i], mins[i]);
+      }
     }
-    const __m512 total = _mm512_add_ps(_mm512_add_ps(acc[0], acc[1]), _mm512_add_ps(acc[2], acc[3]));
-    return _mm512_reduce_add_ps(_mm512_sub_ps(total, mins));
+    for (int i = 0; i < R; ++i) {
+      __m512 total = acc[i][0];
+      for (int c = 1; c < kChains; ++c) total = _mm512_add_ps(total, acc[i][c]);
+      out[i] = _mm512_reduce_add_ps(_mm512_sub_ps(total, mins[i]));
+    }
+  }
+  float operator()(const uint8_t* row, int64_t nb, const Q8Activation& a) const {
+    float v;
+    Rows<1>(row, 0, nb, a, &v);
+    return v;
   }
 };
 

@@ -38,7 +38,10 @@ void QuantizeActivation(const float* x, int64_t n, int8_t* q, float* d, float* s
 }
 
 bool LimbActivationSupports(const WeightRows& w) {
-  return w.dtype != DType::kQ8_0 && Q8ActivationSupports(w.dtype) && !IsLongRow(w) && UseQ8ActivationAvx512();
+  // Long rows: only the types whose kernels group rows (quant_dot_q8act_256.h, GemvRows).
+  const bool grouped = w.dtype == DType::kQ4_K || w.dtype == DType::kQ5_K || w.dtype == DType::kQ6_K;
+  return w.dtype != DType::kQ8_0 && Q8ActivationSupports(w.dtype) && (grouped || !IsLongRow(w)) &&
+         HasAvx2();
 }
 
 bool QuantizeActivationLimbs(const float* x, int64_t n, int8_t* q, float* d, float* sum, int32_t* offset32) {

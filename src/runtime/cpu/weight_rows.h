@@ -94,10 +94,10 @@ bool DequantizeBlockAvx512(DType t, const uint8_t* block, float* out);
 // Exact decode (ComputePrecision::kF32) of the types of LimbActivationSupports takes the same
 // kernels with x as kExactLimbs digit rows instead (limbs = 3): x[32b + i] ~ d[b] * A with the
 // 21-bit integer A = round(x * 127 * 2^14 / max|block|) = 2^14 q0 + 2^7 q1 + q2 (q0 in [-127, 127],
-// q1, q2 in [-64, 64]), d[b] = max|block| / (127 * 2^14) in f32. Each weight code's products
+// q1, q2 in [-64, 63]), d[b] = max|block| / (127 * 2^14) in f32. Each weight code's products
 // with the three rows are combined by shifts in int32 (exact), so x keeps 22 bits of its block's
-// largest value, about f32's 24 (the f32 widening path is bound by instruction throughput; this
-// one by about two thirds as many instructions).
+// largest value, about f32's 24. Widening every code to f32 instead is bound by instruction
+// throughput: this ran 1.2-1.6x faster per core with VNNI, 1.2-2.5x with AVX2 (round 12).
 struct Q8Activation {
   const int8_t* q;  // limbs rows of codes, row l at q + l * n
   const float* d;
@@ -116,10 +116,9 @@ bool HasQ8ActivationKernels();
 void QuantizeActivation(const float* x, int64_t n, int8_t* q, float* d, float* sum);
 void QuantizeActivationAvx512(const float* x, int64_t n, int8_t* q, float* d, float* sum);
 void QuantizeActivationAvx2(const float* x, int64_t n, int8_t* q, float* d, float* sum);
-// Whether exact decode of this weight takes the digit-row kernels here (q4_0 / q4_1 / q5_0 / q5_1 / q4_k /
-// q5_k / q6_k with AVX512-VNNI; q8_0 widens as fast, AVX2's byte dots cost two instructions).
-// Rows of at most 4096 columns only: beyond that the digit rows outgrow L1 with the weights'
-// stream and the kernels fell behind the f32 path (2048 x 7168: 5.3-7.1 vs 6.4 GB/s for q4_k).
+// Whether exact decode of this weight takes the digit-row kernels here: q4_0 / q4_1 / q5_0 / q5_1 /
+// q4_k / q5_k / q6_k with AVX2 or AVX512-VNNI (q8_0 widens to f32 as fast); long rows
+// (IsLongRow) only for q4_k / q5_k / q6_k, whose kernels then take kGemvRowGroup rows per pass.
 bool LimbActivationSupports(const WeightRows& w);
 // x[0..n) (n a multiple of 32) as kExactLimbs rows of n codes at q, d, sum and offset32 (n / 4) of
 // Q8Activation's limb form. False (nothing usable written) when x has a value that is not finite
