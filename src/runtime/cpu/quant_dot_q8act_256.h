@@ -179,10 +179,11 @@ void GemvRows(const Dot& dot, const WeightRows& w, int64_t r0, int64_t r1, int64
   }
 }
 
-// The whole dispatch for one activation form (kLimbs), with the q4_k / q5_k kernels each ISA
-// writes itself (Q4K5K<kFiveBit, kLimbs>: a functor type, default-constructed once per row range).
-// Callers pass only types the form supports (Q8ActivationSupports, LimbActivationSupports).
-template <typename Ops, template <bool, int> class Q4K5K, int kLimbs>
+// The whole dispatch for one activation form (kLimbs), with the q4_k / q5_k and q6_k kernels each
+// ISA chooses (Q4K5K<kFiveBit, kLimbs>, Q6K<kLimbs>: functor types, default-constructed once per
+// row range). Callers pass only types the form supports (Q8ActivationSupports,
+// LimbActivationSupports).
+template <typename Ops, template <bool, int> class Q4K5K, template <int> class Q6K, int kLimbs>
 void GemvRowsForm(const WeightRows& w, int64_t r0, int64_t r1, const Q8Activation& a, float* y, bool accumulate) {
   const int64_t nb32 = w.cols / 32, nb256 = w.cols / 256;
   switch (w.dtype) {
@@ -195,16 +196,16 @@ void GemvRowsForm(const WeightRows& w, int64_t r0, int64_t r1, const Q8Activatio
     case DType::kQ5_1: return GemvRows(DotLegacy<Ops, true, true, kLimbs>, w, r0, r1, nb32, a, y, accumulate);
     case DType::kQ4_K: return GemvRows(Q4K5K<false, kLimbs>(), w, r0, r1, nb256, a, y, accumulate);
     case DType::kQ5_K: return GemvRows(Q4K5K<true, kLimbs>(), w, r0, r1, nb256, a, y, accumulate);
-    case DType::kQ6_K: return GemvRows(DotQ6K<Ops, kLimbs>(), w, r0, r1, nb256, a, y, accumulate);
+    case DType::kQ6_K: return GemvRows(Q6K<kLimbs>(), w, r0, r1, nb256, a, y, accumulate);
     default: return;
   }
 }
 
-template <typename Ops, template <bool, int> class Q4K5K>
+template <typename Ops, template <bool, int> class Q4K5K, template <int> class Q6K>
 void GemvRowsQ8ActivationT(const WeightRows& w, int64_t r0, int64_t r1, const Q8Activation& a, float* y,
                            bool accumulate) {
-  if (a.limbs == kExactLimbs) return GemvRowsForm<Ops, Q4K5K, kExactLimbs>(w, r0, r1, a, y, accumulate);
-  GemvRowsForm<Ops, Q4K5K, 1>(w, r0, r1, a, y, accumulate);
+  if (a.limbs == kExactLimbs) return GemvRowsForm<Ops, Q4K5K, Q6K, kExactLimbs>(w, r0, r1, a, y, accumulate);
+  GemvRowsForm<Ops, Q4K5K, Q6K, 1>(w, r0, r1, a, y, accumulate);
 }
 
 // QuantizeActivationLimbs (weight_rows.h) on 256-bit vectors. Digits of A, lowest first: the

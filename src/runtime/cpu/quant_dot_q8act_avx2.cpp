@@ -110,6 +110,9 @@ struct DotQ4K5K {
   }
 };
 
+template <int kLimbs>
+using Q6KAvx2 = DotQ6K<Avx2Ops, kLimbs>;
+
 }  // namespace
 
 void QuantizeActivationAvx2(const float* x, int64_t n, int8_t* q, float* d, float* sum) {
@@ -139,7 +142,7 @@ bool QuantizeActivationLimbsAvx2(const float* x, int64_t n, int8_t* q, float* d,
 
 void GemvRowsQ8ActivationAvx2(const WeightRows& w, int64_t r0, int64_t r1, const Q8Activation& a, float* y,
                               bool accumulate) {
-  GemvRowsQ8ActivationT<Avx2Ops, DotQ4K5K>(w, r0, r1, a, y, accumulate);
+  GemvRowsQ8ActivationT<Avx2Ops, DotQ4K5K, Q6KAvx2>(w, r0, r1, a, y, accumulate);
 }
 
 }  // namespace ds::cpu
