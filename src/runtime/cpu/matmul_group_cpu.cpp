@@ -42,7 +42,7 @@ struct GemvItem {
 GemvPath PathFor(const WeightRows& w, const KernelContext& ctx) {
   const bool reduced = ctx.precision() == ComputePrecision::kBF16;
   if (reduced && Q8ActivationSupports(w.dtype) && HasQ8ActivationKernels()) return GemvPath::kQ8Activation;
-  if (!reduced && LimbActivationSupports(w)) return GemvPath::kQ8Limbs;
+  if (!reduced && LimbActivationSupports(w.dtype)) return GemvPath::kQ8Limbs;
   if (reduced && Bf16ActivationSupports(w)) return GemvPath::kBf16Activation;
   if (HasAvx512() && !IsBlockQuantized(w.dtype)) return GemvPath::kAvx512;
   return GemvPath::kDotRow;

@@ -57,18 +57,50 @@ float DotQ8_0(const uint8_t* row, int64_t nb, const Q8Activation& a) {
 // value l < 16 is the low nibble of byte l, value l + 16 its high nibble, bit l of qh the fifth bit).
 // Weight = d * q + c with c = -8 d (q4_0), -16 d (q5_0) or m (q4_1, q5_1), so a block's dot is
 // d * dx * sum(q * qx) + c * sum_b: one byte dot of the codes, plus a scalar term.
+// Rows<R>: R consecutive rows block by block (GemvRows: long rows), as DotQ6K.
 template <typename Ops, bool kMin, bool kHigh, int kLimbs>
-float DotLegacy(const uint8_t* row, int64_t nb, const Q8Activation& a) {
-  constexpr int kHead = 2 + (kMin ? 2 : 0) + (kHigh ? 4 : 0), kBytes = kHead + 16;
-  constexpr float kOffset = kHigh ? -16.0f : -8.0f;
-  const __m256i low4 = _mm256_set1_epi8(0x0F);
-  __m256 acc[4];  // independent chains, block b into acc[b % 4] and off[b % 4]
-  float off[4] = {0.0f, 0.0f, 0.0f, 0.0f};
-  for (auto& v : acc) v = _mm256_setzero_ps();
-  auto block = [&](int64_t b, __m256& to, float& to_off) {
+struct DotLegacy {
+  static constexpr int kHead = 2 + (kMin ? 2 : 0) + (kHigh ? 4 : 0), kBytes = kHead + 16;
+  static constexpr float kOffset = kHigh ? -16.0f : -8.0f;
+
+  template <int R>
+  void Rows(const uint8_t* row, int64_t row_bytes, int64_t nb, const Q8Activation& a, float* out) const {
+    constexpr int kChains = R == 1 ? 4 : 1;  // independent chains per row, block b into [b % kChains]
+    __m256 acc[R][kChains];
+    float off[R][kChains] = {};
+    for (auto& r : acc) {
+      for (auto& v : r) v = _mm256_setzero_ps();
+    }
+    int64_t b = 0;
+    for (; b + kChains <= nb; b += kChains) {
+      for (int c = 0; c < kChains; ++c) {
+        for (int i = 0; i < R; ++i) Block(row + i * row_bytes, b + c, a, acc[i][c], off[i][c]);
+      }
+    }
+    for (; b < nb; ++b) {
+      for (int i = 0; i < R; ++i) Block(row + i * row_bytes, b, a, acc[i][0], off[i][0]);
+    }
+    for (int i = 0; i < R; ++i) {
+      __m256 total = acc[i][0];
+      float total_off = off[i][0];
+      for (int c = 1; c < kChains; ++c) {
+        total = _mm256_add_ps(total, acc[i][c]);
+        total_off += off[i][c];
+      }
+      out[i] = Sum8(total) + total_off;
+    }
+  }
+  float operator()(const uint8_t* row, int64_t nb, const Q8Activation& a) const {
+    float v;
+    Rows<1>(row, 0, nb, a, &v);
+    return v;
+  }
+
+  // Block b of the row into to (codes' dot, scaled) and to_off (the offset or min term).
+  static void Block(const uint8_t* row, int64_t b, const Q8Activation& a, __m256& to, float& to_off) {
     const uint8_t* blk = row + b * kBytes;
     const __m128i qs = _mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + kHead));
-    __m256i codes = _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(qs, 4), qs), low4);
+    __m256i codes = _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(qs, 4), qs), _mm256_set1_epi8(0x0F));
     if constexpr (kHigh) {
       uint32_t qh;
       std::memcpy(&qh, blk + kHead - 4, 4);
@@ -78,15 +110,8 @@ float DotLegacy(const uint8_t* row, int64_t nb, const Q8Activation& a) {
     const float d = HalfF16c(blk);
     to = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot), _mm256_set1_ps(d * a.d[b]), to);
     to_off += (kMin ? HalfF16c(blk + 2) : kOffset * d) * a.sum[b];
-  };
-  int64_t b = 0;
-  for (; b + 4 <= nb; b += 4) {
-    for (int i = 0; i < 4; ++i) block(b + i, acc[i], off[i]);
   }
-  for (; b < nb; ++b) block(b, acc[0], off[0]);
-  return Sum8(_mm256_add_ps(_mm256_add_ps(acc[0], acc[1]), _mm256_add_ps(acc[2], acc[3]))) +
-         ((off[0] + off[1]) + (off[2] + off[3]));
-}
+};
 
 // q6_k (210 bytes per 256: ql[128], qh[64], i8 scales[16], f16 d), w = d*sc*(q6 - 32) with one
 // scale per 16 values: the unsigned 6-bit codes through Ops::DotMinus32 (digit rows: DotCodes minus
@@ -190,10 +215,10 @@ void GemvRowsForm(const WeightRows& w, int64_t r0, int64_t r1, const Q8Activatio
     case DType::kQ8_0:
       if constexpr (kLimbs == 1) return GemvRows(DotQ8_0<Ops>, w, r0, r1, nb32, a, y, accumulate);
       return;
-    case DType::kQ4_0: return GemvRows(DotLegacy<Ops, false, false, kLimbs>, w, r0, r1, nb32, a, y, accumulate);
-    case DType::kQ4_1: return GemvRows(DotLegacy<Ops, true, false, kLimbs>, w, r0, r1, nb32, a, y, accumulate);
-    case DType::kQ5_0: return GemvRows(DotLegacy<Ops, false, true, kLimbs>, w, r0, r1, nb32, a, y, accumulate);
-    case DType::kQ5_1: return GemvRows(DotLegacy<Ops, true, true, kLimbs>, w, r0, r1, nb32, a, y, accumulate);
+    case DType::kQ4_0: return GemvRows(DotLegacy<Ops, false, false, kLimbs>(), w, r0, r1, nb32, a, y, accumulate);
+    case DType::kQ4_1: return GemvRows(DotLegacy<Ops, true, false, kLimbs>(), w, r0, r1, nb32, a, y, accumulate);
+    case DType::kQ5_0: return GemvRows(DotLegacy<Ops, false, true, kLimbs>(), w, r0, r1, nb32, a, y, accumulate);
+    case DType::kQ5_1: return GemvRows(DotLegacy<Ops, true, true, kLimbs>(), w, r0, r1, nb32, a, y, accumulate);
     case DType::kQ4_K: return GemvRows(Q4K5K<false, kLimbs>(), w, r0, r1, nb256, a, y, accumulate);
     case DType::kQ5_K: return GemvRows(Q4K5K<true, kLimbs>(), w, r0, r1, nb256, a, y, accumulate);
     case DType::kQ6_K: return GemvRows(Q6K<kLimbs>(), w, r0, r1, nb256, a, y, accumulate);

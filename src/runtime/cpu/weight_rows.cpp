@@ -37,12 +37,7 @@ void QuantizeActivation(const float* x, int64_t n, int8_t* q, float* d, float* s
   QuantizeActivationAvx2(x, n, q, d, sum);
 }
 
-bool LimbActivationSupports(const WeightRows& w) {
-  // Long rows: only the types whose kernels group rows (quant_dot_q8act_256.h, GemvRows).
-  const bool grouped = w.dtype == DType::kQ4_K || w.dtype == DType::kQ5_K || w.dtype == DType::kQ6_K;
-  return w.dtype != DType::kQ8_0 && Q8ActivationSupports(w.dtype) && (grouped || !IsLongRow(w)) &&
-         HasAvx2();
-}
+bool LimbActivationSupports(DType t) { return t != DType::kQ8_0 && Q8ActivationSupports(t) && HasAvx2(); }
 
 bool QuantizeActivationLimbs(const float* x, int64_t n, int8_t* q, float* d, float* sum, int32_t* offset32) {
   if (UseQ8ActivationAvx512()) return QuantizeActivationLimbsAvx512(x, n, q, d, sum, offset32);

@@ -116,10 +116,9 @@ bool HasQ8ActivationKernels();
 void QuantizeActivation(const float* x, int64_t n, int8_t* q, float* d, float* sum);
 void QuantizeActivationAvx512(const float* x, int64_t n, int8_t* q, float* d, float* sum);
 void QuantizeActivationAvx2(const float* x, int64_t n, int8_t* q, float* d, float* sum);
-// Whether exact decode of this weight takes the digit-row kernels here: q4_0 / q4_1 / q5_0 / q5_1 /
-// q4_k / q5_k / q6_k with AVX2 or AVX512-VNNI (q8_0 widens to f32 as fast); long rows
-// (IsLongRow) only for q4_k / q5_k / q6_k, whose kernels then take kGemvRowGroup rows per pass.
-bool LimbActivationSupports(const WeightRows& w);
+// Whether exact decode of this dtype takes the digit-row kernels here: q4_0 / q4_1 / q5_0 / q5_1 /
+// q4_k / q5_k / q6_k with AVX2 or AVX512-VNNI (q8_0 widens to f32 as fast).
+bool LimbActivationSupports(DType t);
 // x[0..n) (n a multiple of 32) as kExactLimbs rows of n codes at q, d, sum and offset32 (n / 4) of
 // Q8Activation's limb form. False (nothing usable written) when x has a value that is not finite
 // or a nonzero block whose largest magnitude is below 2^-100 (its scale would lose bits).
