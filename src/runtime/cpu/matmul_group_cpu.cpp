@@ -1,7 +1,7 @@
 // Decode GEMVs (one activation row) on the CPU, alone (MatMulOp) or several at once
 // (MatMulGroupOp). Each distinct activation row is prepared once for the kernels that read it:
-// quantized to 8-bit codes (reduced precision, block-quantized weights) or to exact digit rows
-// (f32 precision, block-quantized weights with VNNI kernels), rounded to bf16 (reduced
+// quantized to 8-bit codes (reduced precision, block-quantized weights) or to digit rows (f32
+// precision, 4- to 6-bit block types, AVX2 or AVX512-VNNI), rounded to bf16 (reduced
 // precision, bf16 weights) or rearranged for whole-line bf16 / fp8 loads. Then one parallel region: the items' weights are laid end to end
 // and each thread streams a contiguous share of their bytes, cut on 8-row boundaries (the
 // long-row kernels keep their 8-row groups whole). A decode step is hundreds of such GEMVs, many

@@ -90,11 +90,6 @@ struct DotLegacy {
       out[i] = Sum8(total) + total_off;
     }
   }
-  float operator()(const uint8_t* row, int64_t nb, const Q8Activation& a) const {
-    float v;
-    Rows<1>(row, 0, nb, a, &v);
-    return v;
-  }
 
   // Block b of the row into to (codes' dot, scaled) and to_off (the offset or min term).
   static void Block(const uint8_t* row, int64_t b, const Q8Activation& a, __m256& to, float& to_off) {
@@ -142,11 +137,6 @@ struct DotQ6K {
       out[i] = Sum8(total);
     }
   }
-  float operator()(const uint8_t* row, int64_t nb, const Q8Activation& a) const {
-    float v;
-    Rows<1>(row, 0, nb, a, &v);
-    return v;
-  }
 
   // Half n of the block at blk (activation codes from position x0) into acc.
   template <int kChains>
@@ -186,21 +176,29 @@ struct DotQ6K {
 // row at a time, 21 KiB of codes (7168 columns) were re-read from L2 for each row, and the
 // kernels fell behind the f32 widening path (2048 x 7168 q4_k: 5.3-7.1 vs 6.4 GB/s; 4 rows at
 // a time 7.4, 8 rows 10.1, 16 rows 10.5 but q6_k 5.5: its accumulators spill).
+// A kernel is a function of one row (q8_0) or a functor with Rows<R> (R rows row_bytes apart).
 template <typename Dot>
 void GemvRows(const Dot& dot, const WeightRows& w, int64_t r0, int64_t r1, int64_t nb, const Q8Activation& a,
               float* y, bool accumulate) {
-  if constexpr (requires { dot.template Rows<kGemvRowGroup>(w.base, w.row_bytes, nb, a, y); }) {
+  constexpr bool kGrouped = requires { dot.template Rows<1>(w.base, w.row_bytes, nb, a, y); };
+  auto put = [&](int64_t r, float v) { y[r] = accumulate ? y[r] + v : v; };
+  if constexpr (kGrouped) {
     if (a.limbs > 1 && IsLongRow(w)) {
       float v[kGemvRowGroup];
       for (; r0 + kGemvRowGroup <= r1; r0 += kGemvRowGroup) {
         dot.template Rows<kGemvRowGroup>(w.base + r0 * w.row_bytes, w.row_bytes, nb, a, v);
-        for (int i = 0; i < kGemvRowGroup; ++i) y[r0 + i] = accumulate ? y[r0 + i] + v[i] : v[i];
+        for (int i = 0; i < kGemvRowGroup; ++i) put(r0 + i, v[i]);
       }
     }
   }
   for (int64_t r = r0; r < r1; ++r) {
-    const float v = dot(w.base + r * w.row_bytes, nb, a);
-    y[r] = accumulate ? y[r] + v : v;
+    float v;
+    if constexpr (kGrouped) {
+      dot.template Rows<1>(w.base + r * w.row_bytes, w.row_bytes, nb, a, &v);
+    } else {
+      v = dot(w.base + r * w.row_bytes, nb, a);
+    }
+    put(r, v);
   }
 }
 
@@ -214,7 +212,7 @@ void GemvRowsForm(const WeightRows& w, int64_t r0, int64_t r1, const Q8Activatio
   switch (w.dtype) {
     case DType::kQ8_0:
       if constexpr (kLimbs == 1) return GemvRows(DotQ8_0<Ops>, w, r0, r1, nb32, a, y, accumulate);
-      return;
+      break;
     case DType::kQ4_0: return GemvRows(DotLegacy<Ops, false, false, kLimbs>(), w, r0, r1, nb32, a, y, accumulate);
     case DType::kQ4_1: return GemvRows(DotLegacy<Ops, true, false, kLimbs>(), w, r0, r1, nb32, a, y, accumulate);
     case DType::kQ5_0: return GemvRows(DotLegacy<Ops, false, true, kLimbs>(), w, r0, r1, nb32, a, y, accumulate);
@@ -222,8 +220,10 @@ void GemvRowsForm(const WeightRows& w, int64_t r0, int64_t r1, const Q8Activatio
     case DType::kQ4_K: return GemvRows(Q4K5K<false, kLimbs>(), w, r0, r1, nb256, a, y, accumulate);
     case DType::kQ5_K: return GemvRows(Q4K5K<true, kLimbs>(), w, r0, r1, nb256, a, y, accumulate);
     case DType::kQ6_K: return GemvRows(Q6K<kLimbs>(), w, r0, r1, nb256, a, y, accumulate);
-    default: return;
+    default: break;
   }
+  // A caller bug (a type this form has no kernel for): NaN rather than stale or partial sums.
+  for (int64_t r = r0; r < r1; ++r) y[r] = __builtin_nanf("");
 }
 
 template <typename Ops, template <bool, int> class Q4K5K, template <int> class Q6K>
@@ -232,6 +232,11 @@ void GemvRowsQ8ActivationT(const WeightRows& w, int64_t r0, int64_t r1, const Q8
   if (a.limbs == kExactLimbs) return GemvRowsForm<Ops, Q4K5K, Q6K, kExactLimbs>(w, r0, r1, a, y, accumulate);
   GemvRowsForm<Ops, Q4K5K, Q6K, 1>(w, r0, r1, a, y, accumulate);
 }
+
+// Blocks whose largest magnitude is below this keep the f32 path: the kernels multiply the digit
+// scale (max / (127 * 2^14), >= 2^-81 here) by weight scales (f16: >= 2^-24) and 6-bit sub-block
+// scales in f32, which must stay normal (subnormal products lose bits; under DAZ they read 0).
+inline constexpr float kSmallestDigitBlock = 0x1p-60f;
 
 // QuantizeActivationLimbs (weight_rows.h) on 256-bit vectors. Digits of A, lowest first: the
 // balanced remainder mod 128 (in [-64, 63]), then A = (A - digit) / 128 exactly; the top digit is
@@ -251,7 +256,7 @@ inline bool QuantizeLimbs256(const float* x, int64_t n, int8_t* q, float* d, flo
       m = _mm256_max_ps(m, mag);
     }
     const float amax = Max8(m);
-    if (bad != 0 || (amax > 0.0f && amax < 0x1p-100f)) return false;
+    if (bad != 0 || (amax > 0.0f && amax < kSmallestDigitBlock)) return false;
     const __m256 inv = _mm256_set1_ps(amax > 0.0f ? kTop / amax : 0.0f);
     __m256i digit[kExactLimbs][4], total = _mm256_setzero_si256(), a[4];
     for (int k = 0; k < 4; ++k) {

@@ -73,11 +73,6 @@ struct DotQ4K5K {
     }
     for (int i = 0; i < R; ++i) out[i] = Sum8(kChains == 1 ? acc[i][0] : _mm256_add_ps(acc[i][0], acc[i][kChains - 1]));
   }
-  float operator()(const uint8_t* row, int64_t nb, const Q8Activation& a) const {
-    float v;
-    Rows<1>(row, 0, nb, a, &v);
-    return v;
-  }
 
   // Super-block b of a row (at blk) into acc.
   template <int kChains>

@@ -50,8 +50,8 @@ inline __m256i ScaleMinBytes(__m256i heads) {
 // nibbles), whose activation codes are 64 contiguous bytes: half the instructions of 256-bit
 // vectors per weight, which is what bounded the loop (Zen 4 splits 512-bit work internally, but
 // the front end and scheduler see one instruction).
-// With the exact digit rows (kLimbs = kExactLimbs) the high nibbles are shifted down too (in place
-// their products with the top digit could overflow int32) and every pair takes kLimbs dots.
+// With the exact digit rows (kLimbs = kExactLimbs) every pair takes kLimbs dots; q4_k's high
+// nibbles stay in place there too: |lane| <= 4 * 240 * (127 * 2^14 + 64 * 2^7 + 64) < 2.01e9 < 2^31.
 // Constants live in the struct, built once per row range: per call they cost ~40 instructions,
 // a fifth of a 1536-wide row's work.
 // Tried and left out: 256-bit dots with per-sub-block scales broadcast from a stack copy (store
@@ -61,7 +61,7 @@ inline __m256i ScaleMinBytes(__m256i heads) {
 template <bool kFiveBit, int kLimbs>
 struct DotQ4K5K {
   static constexpr int64_t kBytes = kFiveBit ? 176 : 144, kQs = kFiveBit ? 48 : 16;
-  static constexpr bool kInPlace = !kFiveBit && kLimbs == 1;  // q4_k's high nibbles left in place
+  static constexpr bool kInPlace = !kFiveBit;  // q4_k's high nibbles left in place
   __m512i low4 = _mm512_set1_epi8(0x0F), bit4 = _mm512_set1_epi8(0x10);
   // q4_k: the low half of a pair keeps the low nibbles (& 0x0F), the high half keeps the high
   // nibbles in place (& 0xF0, i.e. 16 q): one instruction, the 1/16 goes into the odd scales.
@@ -152,11 +152,6 @@ struct DotQ4K5K {
       out[i] = _mm512_reduce_add_ps(_mm512_sub_ps(total, mins[i]));
     }
   }
-  float operator()(const uint8_t* row, int64_t nb, const Q8Activation& a) const {
-    float v;
-    Rows<1>(row, 0, nb, a, &v);
-    return v;
-  }
 };
 
 // q6_k (210 bytes per 256: ql[128], qh[64], i8 scales[16], f16 d), w = d*sc*(q6 - 32), one scale
@@ -225,11 +220,11 @@ struct Q6KVnni {
   DotQ6K512<kLimbs> wide;
   template <int R>
   void Rows(const uint8_t* row, int64_t row_bytes, int64_t nb, const Q8Activation& a, float* out) const {
-    narrow.template Rows<R>(row, row_bytes, nb, a, out);
-  }
-  float operator()(const uint8_t* row, int64_t nb, const Q8Activation& a) const {
-    if constexpr (kLimbs > 1) return wide(row, nb, a);
-    return narrow(row, nb, a);
+    if constexpr (R == 1 && kLimbs > 1) {
+      out[0] = wide(row, nb, a);
+    } else {
+      narrow.template Rows<R>(row, row_bytes, nb, a, out);
+    }
   }
 };
 

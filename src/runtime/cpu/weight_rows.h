@@ -95,9 +95,11 @@ bool DequantizeBlockAvx512(DType t, const uint8_t* block, float* out);
 // kernels with x as kExactLimbs digit rows instead (limbs = 3): x[32b + i] ~ d[b] * A with the
 // 21-bit integer A = round(x * 127 * 2^14 / max|block|) = 2^14 q0 + 2^7 q1 + q2 (q0 in [-127, 127],
 // q1, q2 in [-64, 63]), d[b] = max|block| / (127 * 2^14) in f32. Each weight code's products
-// with the three rows are combined by shifts in int32 (exact), so x keeps 22 bits of its block's
-// largest value, about f32's 24. Widening every code to f32 instead is bound by instruction
-// throughput: this ran 1.2-1.6x faster per core with VNNI, 1.2-2.5x with AVX2 (round 12).
+// with the three rows are combined by shifts in int32 (exact). So x is block floating point with
+// 22 bits: each value is within 2^-22 max|block| of itself (f32 keeps 24 bits of each value), and
+// a dot product moves by at most 2^-22 * sum over blocks of max|block| * sum|w| in the block.
+// Widening every code to f32 instead is bound by instruction throughput: this ran 1.2-1.6x faster
+// per core with VNNI, 1.2-2.5x with AVX2 (round 12).
 struct Q8Activation {
   const int8_t* q;  // limbs rows of codes, row l at q + l * n
   const float* d;
@@ -120,8 +122,9 @@ void QuantizeActivationAvx2(const float* x, int64_t n, int8_t* q, float* d, floa
 // q4_k / q5_k / q6_k with AVX2 or AVX512-VNNI (q8_0 widens to f32 as fast).
 bool LimbActivationSupports(DType t);
 // x[0..n) (n a multiple of 32) as kExactLimbs rows of n codes at q, d, sum and offset32 (n / 4) of
-// Q8Activation's limb form. False (nothing usable written) when x has a value that is not finite
-// or a nonzero block whose largest magnitude is below 2^-100 (its scale would lose bits).
+// Q8Activation's limb form. False (then the f32 path must be taken) when x has a value that is
+// not finite or a nonzero block whose largest magnitude is below 2^-60 (its scale products could
+// turn subnormal).
 bool QuantizeActivationLimbs(const float* x, int64_t n, int8_t* q, float* d, float* sum, int32_t* offset32);
 bool QuantizeActivationLimbsAvx512(const float* x, int64_t n, int8_t* q, float* d, float* sum, int32_t* offset32);
 bool QuantizeActivationLimbsAvx2(const float* x, int64_t n, int8_t* q, float* d, float* sum, int32_t* offset32);
