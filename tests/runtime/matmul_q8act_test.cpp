@@ -15,9 +15,13 @@
 #include "runtime/cpu/cpu_isa.h"
 #include "runtime/kernel_registry.h"
 #include "runtime/quant_blocks.h"
+#include "quant_reference.h"
 
 namespace ds {
 namespace {
+
+using testref::QuantizeMatrix;
+using testref::QuantWeight;
 
 // v rounded to the nearest IEEE half (ties to even; subnormal below 2^-14), computed in double.
 double RoundToHalf(double v) {
@@ -47,18 +51,16 @@ void CheckAgainstDefinition() {
   for (DType t : {DType::kQ8_0, DType::kQ4_0, DType::kQ4_1, DType::kQ5_0, DType::kQ5_1, DType::kQ4_K, DType::kQ5_K,
                   DType::kQ6_K}) {
     for (int64_t k : {int64_t{256}, int64_t{2048}, int64_t{4608}}) {
-      const int64_t n = 37, row_bytes = DTypeBytes(t, k);
-      std::vector<float> src(n * k), deq(n * k), x(k);
+      const int64_t n = 37;
+      std::vector<float> src(n * k), x(k);
       for (auto& v : src) v = normal(rng);
       for (auto& v : x) v = normal(rng);
       x[5] = 0.0f;
       for (int i = 32; i < 64; ++i) x[i] = 0.0f;  // an all-zero block (scale 0)
       for (int i = 64; i < 96; ++i) x[i] *= 1e-6f;  // a block whose f16 scale is subnormal
-      Tensor w = Tensor::Empty(t, {n, k});
-      for (int64_t r = 0; r < n; ++r) {
-        ASSERT_TRUE(QuantizeRow(t, src.data() + r * k, w.data<uint8_t>() + r * row_bytes, k).ok());
-        DequantizeRow(t, w.data<uint8_t>() + r * row_bytes, deq.data() + r * k, k);
-      }
+      const QuantWeight m = QuantizeMatrix(t, src, n, k);
+      const Tensor& w = m.w;
+      const std::vector<float>& deq = m.values;
       const std::vector<double> xq = QuantizedActivation(x);
       for (bool accumulate : {false, true}) {
         std::vector<float> y(n, 0.5f), y_exact(n, 0.5f);
@@ -82,21 +84,6 @@ void CheckAgainstDefinition() {
   }
 }
 
-// src [n, k] quantized to t, and its dequantized values.
-struct QuantizedMatrix {
-  Tensor w;
-  std::vector<float> deq;
-};
-QuantizedMatrix Quantize(DType t, const std::vector<float>& src, int64_t n, int64_t k) {
-  QuantizedMatrix m{Tensor::Empty(t, {n, k}), std::vector<float>(n * k)};
-  const int64_t row_bytes = DTypeBytes(t, k);
-  for (int64_t r = 0; r < n; ++r) {
-    EXPECT_TRUE(QuantizeRow(t, src.data() + r * k, m.w.data<uint8_t>() + r * row_bytes, k).ok());
-    DequantizeRow(t, m.w.data<uint8_t>() + r * row_bytes, m.deq.data() + r * k, k);
-  }
-  return m;
-}
-
 // Exact (f32) decode of block-quantized weights: with AVX2 or AVX512-VNNI the 4- to 6-bit types
 // take x as three digit rows (block floating point, 22 bits) instead of widening codes to f32.
 // Both must be as accurate as f32 arithmetic on ordinary activations: within 1e-6 of the sum of
@@ -108,9 +95,9 @@ double WorstExactError(DType t, int64_t k, int64_t n, std::mt19937& rng) {
   for (auto& v : src) v = normal(rng);
   for (int64_t c = 0; c < k; ++c) x[c] = normal(rng) * std::ldexp(1.0f, static_cast<int>(c / 32 % 7) * 3 - 9);
   x[40] = 1e3f;  // one large value among small ones in its block
-  const QuantizedMatrix m = Quantize(t, src, n, k);
+  const QuantWeight m = QuantizeMatrix(t, src, n, k);
   const Tensor& w = m.w;
-  const std::vector<float>& deq = m.deq;
+  const std::vector<float>& deq = m.values;
   std::vector<float> y(n);
   KernelContext exact(2, ComputePrecision::kF32);
   EXPECT_TRUE(RunMatMul({x.data(), 1, k, k, &w, false, y.data(), n, false}, exact).ok());
@@ -153,7 +140,7 @@ TEST(MatMulExactDecode, AsAccurateAsF32ForEachTypeAndIsa) {
 TEST(MatMulExactDecode, NonFiniteActivations) {
   const int64_t n = 8, k = 512;
   for (DType t : {DType::kQ4_0, DType::kQ4_K, DType::kQ6_K}) {
-    const QuantizedMatrix m = Quantize(t, std::vector<float>(n * k, 0.25f), n, k);
+    const QuantWeight m = QuantizeMatrix(t, std::vector<float>(n * k, 0.25f), n, k);
     KernelContext exact(1, ComputePrecision::kF32);
     std::vector<float> y(n);
     for (float bad : {std::nanf(""), std::numeric_limits<float>::infinity()}) {
@@ -171,15 +158,15 @@ TEST(MatMulExactDecode, NonFiniteActivations) {
 }
 
 // y[0] of an exact decode of x with m's first row, against double precision.
-double FirstRowError(const QuantizedMatrix& m, const std::vector<float>& x, int64_t n, int64_t k, double* mag) {
+double FirstRowError(const QuantWeight& m, const std::vector<float>& x, int64_t n, int64_t k, double* mag) {
   std::vector<float> y(n);
   KernelContext exact(1, ComputePrecision::kF32);
   EXPECT_TRUE(RunMatMul({x.data(), 1, k, k, &m.w, false, y.data(), n, false}, exact).ok());
   double want = 0.0;
   *mag = 0.0;
   for (int64_t c = 0; c < k; ++c) {
-    want += static_cast<double>(x[c]) * m.deq[c];
-    *mag += std::fabs(static_cast<double>(x[c]) * m.deq[c]);
+    want += static_cast<double>(x[c]) * m.values[c];
+    *mag += std::fabs(static_cast<double>(x[c]) * m.values[c]);
   }
   return std::fabs(y[0] - want);
 }
@@ -193,7 +180,7 @@ TEST(MatMulExactDecode, TinyBlocksStayExact) {
   for (DType t : {DType::kQ4_0, DType::kQ5_0}) {
     std::vector<float> src(n * k);
     for (auto& v : src) v = normal(rng);
-    const QuantizedMatrix m = Quantize(t, src, n, k);
+    const QuantWeight m = QuantizeMatrix(t, src, n, k);
     std::vector<float> x(k, 0.0f);
     for (int i = 0; i < 32; ++i) x[64 + i] = 1e-31f * static_cast<float>(i + 1);
     double mag = 0.0;
@@ -216,14 +203,14 @@ TEST(MatMulExactDecode, ErrorWithinBlockFloatingPointBound) {
     src[32] = 0.0f;  // stored as an exact zero by all three types
     for (auto& v : x) v = 1e-3f * normal(rng);
     x[32] = 1e3f;
-    const QuantizedMatrix m = Quantize(t, src, n, k);
-    ASSERT_EQ(m.deq[32], 0.0f) << DTypeName(t);
+    const QuantWeight m = QuantizeMatrix(t, src, n, k);
+    ASSERT_EQ(m.values[32], 0.0f) << DTypeName(t);
     double bound = 0.0, mag = 0.0;
     for (int64_t b = 0; b < k / 32; ++b) {
       double amax = 0.0, wsum = 0.0;
       for (int64_t i = b * 32; i < b * 32 + 32; ++i) {
         amax = std::max(amax, std::fabs(static_cast<double>(x[i])));
-        wsum += std::fabs(m.deq[i]);
+        wsum += std::fabs(m.values[i]);
       }
       bound += std::ldexp(amax * wsum, -22);
     }

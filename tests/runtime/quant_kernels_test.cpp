@@ -12,25 +12,24 @@ namespace ds::testref {
 namespace {
 
 // A [rows, cols] weight of `t` quantized from random values, and its exact dequantized values.
-struct QuantWeight {
-  Tensor w;
-  std::vector<float> values;
-};
-
 QuantWeight MakeWeight(DType t, int64_t rows, int64_t cols, std::mt19937& rng) {
   std::normal_distribution<float> normal(0.0f, 1.0f);
   std::vector<float> x(rows * cols);
   for (auto& v : x) v = normal(rng);
+  return QuantizeMatrix(t, x, rows, cols);
+}
+
+}  // namespace
+
+QuantWeight QuantizeMatrix(DType t, const std::vector<float>& src, int64_t rows, int64_t cols) {
   QuantWeight q{Tensor::Empty(t, {rows, cols}), std::vector<float>(rows * cols)};
   const int64_t row_bytes = DTypeBytes(t, cols);
   for (int64_t r = 0; r < rows; ++r) {
-    EXPECT_TRUE(QuantizeRow(t, x.data() + r * cols, q.w.data<uint8_t>() + r * row_bytes, cols).ok());
+    EXPECT_TRUE(QuantizeRow(t, src.data() + r * cols, q.w.data<uint8_t>() + r * row_bytes, cols).ok());
     DequantizeRow(t, q.w.data<uint8_t>() + r * row_bytes, q.values.data() + r * cols, cols);
   }
   return q;
 }
-
-}  // namespace
 
 void CheckQuantMatMulKernel(const KernelKey& key) {
   auto fn = KernelRegistry::Global().Find<MatMulOp>(key.device, key.activation, key.weight);
