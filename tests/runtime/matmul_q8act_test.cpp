@@ -50,7 +50,8 @@ void CheckAgainstDefinition() {
   std::normal_distribution<float> normal(0.0f, 1.0f);
   for (DType t : {DType::kQ8_0, DType::kQ4_0, DType::kQ4_1, DType::kQ5_0, DType::kQ5_1, DType::kQ4_K, DType::kQ5_K,
                   DType::kQ6_K}) {
-    for (int64_t k : {int64_t{256}, int64_t{2048}, int64_t{4608}}) {
+    for (int64_t k : {int64_t{256}, int64_t{2048}, int64_t{4608}, int64_t{1056}}) {
+      if (k % GetDTypeInfo(t).block_elems != 0) continue;  // 1056: 33 blocks of 32
       const int64_t n = 37;
       std::vector<float> src(n * k), x(k);
       for (auto& v : src) v = normal(rng);
@@ -119,7 +120,9 @@ TEST(MatMulExactDecode, AsAccurateAsF32ForEachTypeAndIsa) {
     cpu::ScopedCpuIsa force(isa);
     for (DType t : {DType::kQ8_0, DType::kQ4_0, DType::kQ4_1, DType::kQ5_0, DType::kQ5_1, DType::kQ4_K,
                     DType::kQ5_K, DType::kQ6_K}) {
-      for (int64_t k : {int64_t{256}, int64_t{1536}, int64_t{4352}}) {  // 4352: long rows, 8 at a time
+      // 4352: long rows, 8 at a time; 1056: 33 blocks of 32 (the legacy types' odd last block).
+      for (int64_t k : {int64_t{256}, int64_t{1536}, int64_t{4352}, int64_t{1056}}) {
+        if (k % GetDTypeInfo(t).block_elems != 0) continue;
         const double worst = WorstExactError(t, k, 19, rng);
         EXPECT_LE(worst, 1e-6) << cpu::CpuIsaName(isa) << " " << DTypeName(t) << " k=" << k;
         if (k == 4352) {

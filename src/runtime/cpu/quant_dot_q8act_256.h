@@ -202,35 +202,36 @@ void GemvRows(const Dot& dot, const WeightRows& w, int64_t r0, int64_t r1, int64
   }
 }
 
-// The whole dispatch for one activation form (kLimbs), with the q4_k / q5_k and q6_k kernels each
-// ISA chooses (Q4K5K<kFiveBit, kLimbs>, Q6K<kLimbs>: functor types, default-constructed once per
-// row range). Callers pass only types the form supports (Q8ActivationSupports,
-// LimbActivationSupports).
-template <typename Ops, template <bool, int> class Q4K5K, template <int> class Q6K, int kLimbs>
+// The whole dispatch for one activation form (kLimbs). K, the ISA's kernel set, names the byte-dot
+// policy (K::Ops) and the functor types it takes per block type (K::Legacy<kMin, kHigh, kLimbs>,
+// K::Q4K5K<kFiveBit, kLimbs>, K::Q6K<kLimbs>), default-constructed once per row range. Callers
+// pass only types the form supports (Q8ActivationSupports, LimbActivationSupports).
+template <typename K, int kLimbs>
 void GemvRowsForm(const WeightRows& w, int64_t r0, int64_t r1, const Q8Activation& a, float* y, bool accumulate) {
+  using Ops = typename K::Ops;
   const int64_t nb32 = w.cols / 32, nb256 = w.cols / 256;
   switch (w.dtype) {
     case DType::kQ8_0:
       if constexpr (kLimbs == 1) return GemvRows(DotQ8_0<Ops>, w, r0, r1, nb32, a, y, accumulate);
       break;
-    case DType::kQ4_0: return GemvRows(DotLegacy<Ops, false, false, kLimbs>(), w, r0, r1, nb32, a, y, accumulate);
-    case DType::kQ4_1: return GemvRows(DotLegacy<Ops, true, false, kLimbs>(), w, r0, r1, nb32, a, y, accumulate);
-    case DType::kQ5_0: return GemvRows(DotLegacy<Ops, false, true, kLimbs>(), w, r0, r1, nb32, a, y, accumulate);
-    case DType::kQ5_1: return GemvRows(DotLegacy<Ops, true, true, kLimbs>(), w, r0, r1, nb32, a, y, accumulate);
-    case DType::kQ4_K: return GemvRows(Q4K5K<false, kLimbs>(), w, r0, r1, nb256, a, y, accumulate);
-    case DType::kQ5_K: return GemvRows(Q4K5K<true, kLimbs>(), w, r0, r1, nb256, a, y, accumulate);
-    case DType::kQ6_K: return GemvRows(Q6K<kLimbs>(), w, r0, r1, nb256, a, y, accumulate);
+    case DType::kQ4_0: return GemvRows(typename K::template Legacy<false, false, kLimbs>(), w, r0, r1, nb32, a, y, accumulate);
+    case DType::kQ4_1: return GemvRows(typename K::template Legacy<true, false, kLimbs>(), w, r0, r1, nb32, a, y, accumulate);
+    case DType::kQ5_0: return GemvRows(typename K::template Legacy<false, true, kLimbs>(), w, r0, r1, nb32, a, y, accumulate);
+    case DType::kQ5_1: return GemvRows(typename K::template Legacy<true, true, kLimbs>(), w, r0, r1, nb32, a, y, accumulate);
+    case DType::kQ4_K: return GemvRows(typename K::template Q4K5K<false, kLimbs>(), w, r0, r1, nb256, a, y, accumulate);
+    case DType::kQ5_K: return GemvRows(typename K::template Q4K5K<true, kLimbs>(), w, r0, r1, nb256, a, y, accumulate);
+    case DType::kQ6_K: return GemvRows(typename K::template Q6K<kLimbs>(), w, r0, r1, nb256, a, y, accumulate);
     default: break;
   }
   // A caller bug (a type this form has no kernel for): NaN rather than stale or partial sums.
   for (int64_t r = r0; r < r1; ++r) y[r] = __builtin_nanf("");
 }
 
-template <typename Ops, template <bool, int> class Q4K5K, template <int> class Q6K>
+template <typename K>
 void GemvRowsQ8ActivationT(const WeightRows& w, int64_t r0, int64_t r1, const Q8Activation& a, float* y,
                            bool accumulate) {
-  if (a.limbs == kExactLimbs) return GemvRowsForm<Ops, Q4K5K, Q6K, kExactLimbs>(w, r0, r1, a, y, accumulate);
-  GemvRowsForm<Ops, Q4K5K, Q6K, 1>(w, r0, r1, a, y, accumulate);
+  if (a.limbs == kExactLimbs) return GemvRowsForm<K, kExactLimbs>(w, r0, r1, a, y, accumulate);
+  GemvRowsForm<K, 1>(w, r0, r1, a, y, accumulate);
 }
 
 // Blocks whose largest magnitude is below this keep the f32 path: the kernels multiply the digit

@@ -105,8 +105,15 @@ struct DotQ4K5K {
   }
 };
 
-template <int kLimbs>
-using Q6KAvx2 = DotQ6K<Avx2Ops, kLimbs>;
+struct Avx2Kernels {
+  using Ops = Avx2Ops;
+  template <bool kMin, bool kHigh, int kLimbs>
+  using Legacy = DotLegacy<Avx2Ops, kMin, kHigh, kLimbs>;
+  template <bool kFiveBit, int kLimbs>
+  using Q4K5K = DotQ4K5K<kFiveBit, kLimbs>;
+  template <int kLimbs>
+  using Q6K = DotQ6K<Avx2Ops, kLimbs>;
+};
 
 }  // namespace
 
@@ -137,7 +144,7 @@ bool QuantizeActivationLimbsAvx2(const float* x, int64_t n, int8_t* q, float* d,
 
 void GemvRowsQ8ActivationAvx2(const WeightRows& w, int64_t r0, int64_t r1, const Q8Activation& a, float* y,
                               bool accumulate) {
-  GemvRowsQ8ActivationT<Avx2Ops, DotQ4K5K, Q6KAvx2>(w, r0, r1, a, y, accumulate);
+  GemvRowsQ8ActivationT<Avx2Kernels>(w, r0, r1, a, y, accumulate);
 }
 
 }  // namespace ds::cpu
