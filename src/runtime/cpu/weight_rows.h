@@ -98,8 +98,8 @@ bool DequantizeBlockAvx512(DType t, const uint8_t* block, float* out);
 // with the three rows are combined by shifts in int32 (exact). So x is block floating point with
 // 22 bits: each value is within 2^-22 max|block| of itself (f32 keeps 24 bits of each value), and
 // a dot product moves by at most 2^-22 * sum over blocks of max|block| * sum|w| in the block.
-// Widening every code to f32 instead is bound by instruction throughput: this ran 1.2-1.6x faster
-// per core with VNNI, 1.2-2.5x with AVX2 (round 12).
+// Widening every code to f32 instead is bound by instruction throughput: this ran 1.1-1.6x faster
+// per core with VNNI, 1.15-2.3x with AVX2 (round 12).
 struct Q8Activation {
   const int8_t* q;  // limbs rows of codes, row l at q + l * n
   const float* d;
