@@ -234,54 +234,5 @@ void GemvRowsQ8ActivationT(const WeightRows& w, int64_t r0, int64_t r1, const Q8
   GemvRowsForm<K, 1>(w, r0, r1, a, y, accumulate);
 }
 
-// Blocks whose largest magnitude is below this keep the f32 path: the kernels multiply the digit
-// scale (max / (127 * 2^14), >= 2^-81 here) by weight scales (f16: >= 2^-24) and 6-bit sub-block
-// scales in f32, which must stay normal (subnormal products lose bits; under DAZ they read 0).
-inline constexpr float kSmallestDigitBlock = 0x1p-60f;
-
-// QuantizeActivationLimbs (weight_rows.h) on 256-bit vectors. Digits of A, lowest first: the
-// balanced remainder mod 128 (in [-64, 63]), then A = (A - digit) / 128 exactly; the top digit is
-// in [-127, 127] because |x * inv| rounds to at most 127 * 2^14.
-inline bool QuantizeLimbs256(const float* x, int64_t n, int8_t* q, float* d, float* sum, int32_t* offset32) {
-  const __m256 abs_mask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7FFFFFFF));
-  const __m256 inf = _mm256_set1_ps(__builtin_inff());
-  const __m256i half = _mm256_set1_epi32(64), low7 = _mm256_set1_epi32(127);
-  constexpr float kTop = 127.0f * 16384.0f;
-  for (int64_t b = 0; b < n / 32; ++b) {
-    __m256 v[4], m = _mm256_setzero_ps();
-    int bad = 0;
-    for (int k = 0; k < 4; ++k) {
-      v[k] = _mm256_loadu_ps(x + b * 32 + 8 * k);
-      const __m256 mag = _mm256_and_ps(v[k], abs_mask);
-      bad |= _mm256_movemask_ps(_mm256_cmp_ps(mag, inf, _CMP_NLT_UQ));  // inf or NaN
-      m = _mm256_max_ps(m, mag);
-    }
-    const float amax = Max8(m);
-    if (bad != 0 || (amax > 0.0f && amax < kSmallestDigitBlock)) return false;
-    const __m256 inv = _mm256_set1_ps(amax > 0.0f ? kTop / amax : 0.0f);
-    __m256i digit[kExactLimbs][4], total = _mm256_setzero_si256(), a[4];
-    for (int k = 0; k < 4; ++k) {
-      a[k] = _mm256_cvtps_epi32(_mm256_mul_ps(v[k], inv));
-      total = _mm256_add_epi32(total, a[k]);
-      __m256i rest = a[k];
-      for (int l = kExactLimbs - 1; l > 0; --l) {
-        digit[l][k] = _mm256_sub_epi32(_mm256_and_si256(_mm256_add_epi32(rest, half), low7), half);
-        rest = _mm256_srai_epi32(_mm256_sub_epi32(rest, digit[l][k]), 7);
-      }
-      digit[0][k] = rest;
-    }
-    for (int l = 0; l < kExactLimbs; ++l) {
-      _mm256_storeu_si256(reinterpret_cast<__m256i*>(q + l * n + b * 32), PackBytes(digit[l]));
-    }
-    // Sums of 4 consecutive A: two horizontal adds leave them in 128-bit-lane order.
-    const __m256i fours = _mm256_hadd_epi32(_mm256_hadd_epi32(a[0], a[1]), _mm256_hadd_epi32(a[2], a[3]));
-    _mm256_storeu_si256(reinterpret_cast<__m256i*>(offset32 + b * 8),
-                        _mm256_slli_epi32(_mm256_permutevar8x32_epi32(fours, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7)), 5));
-    d[b] = amax / kTop;
-    sum[b] = d[b] * static_cast<float>(SumI8(total));
-  }
-  return true;
-}
-
 }  // namespace
 }  // namespace ds::cpu

@@ -61,13 +61,12 @@ inline __m256i ScaleMinBytes(__m256i heads) {
 template <bool kFiveBit, int kLimbs>
 struct DotQ4K5K {
   static constexpr int64_t kBytes = kFiveBit ? 176 : 144, kQs = kFiveBit ? 48 : 16;
-  static constexpr bool kInPlace = !kFiveBit;  // q4_k's high nibbles left in place
   __m512i low4 = _mm512_set1_epi8(0x0F), bit4 = _mm512_set1_epi8(0x10);
   // q4_k: the low half of a pair keeps the low nibbles (& 0x0F), the high half keeps the high
   // nibbles in place (& 0xF0, i.e. 16 q): one instruction, the 1/16 goes into the odd scales.
   __m512i nibbles = _mm512_inserti64x4(low4, _mm256_set1_epi8(static_cast<char>(0xF0)), 1);
   // Lanes 0-7: d (odd lanes d / 16 for q4_k, index 16 + 0 of the second source), lanes 8-15: dmin.
-  __m512i d_pick = !kInPlace ? _mm512_setr_epi32(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1)
+  __m512i d_pick = kFiveBit ? _mm512_setr_epi32(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1)
                             : _mm512_setr_epi32(0, 16, 0, 16, 0, 16, 0, 16, 1, 1, 1, 1, 1, 1, 1, 1);
   __m512i d_pick1 = _mm512_add_epi32(d_pick, _mm512_set1_epi32(8));  // the same for the second block
   __m512i pick[4], qh_bit[4];  // per pair k: scale lanes, and the qh bit of each half
@@ -83,10 +82,9 @@ struct DotQ4K5K {
   // The 64 codes of pair k (sub-blocks 2k, 2k + 1) of the super-block at blk.
   __m512i Codes(const uint8_t* blk, const __m512i& qh, int k) const {
     const __m512i v = _mm512_broadcast_i64x4(Load32(blk + kQs + 32 * k));  // the 32 bytes in both halves
-    if constexpr (kInPlace) return _mm512_and_si512(v, nibbles);
-    // The upper half shifted right by 4 (its words: mask bits 16-31); q5_k: plus bit 4 from qh.
+    if constexpr (!kFiveBit) return _mm512_and_si512(v, nibbles);
+    // q5_k: the upper half shifted right by 4 (its words: mask bits 16-31), plus bit 4 from qh.
     const __m512i nib = _mm512_and_si512(_mm512_mask_srli_epi16(v, 0xFFFF0000u, v, 4), low4);
-    if constexpr (!kFiveBit) return nib;
     return _mm512_mask_add_epi8(nib, _mm512_test_epi8_mask(qh, qh_bit[k]), nib, bit4);
   }
 
@@ -261,10 +259,6 @@ void QuantizeActivationAvx512(const float* x, int64_t n, int8_t* q, float* d, fl
     d[b] = scale;
     sum[b] = scale * static_cast<float>(_mm512_reduce_add_epi32(_mm512_add_epi32(i0, i1)));
   }
-}
-
-bool QuantizeActivationLimbsAvx512(const float* x, int64_t n, int8_t* q, float* d, float* sum, int32_t* offset32) {
-  return QuantizeLimbs256(x, n, q, d, sum, offset32);
 }
 
 void GemvRowsQ8ActivationAvx512(const WeightRows& w, int64_t r0, int64_t r1, const Q8Activation& a, float* y,

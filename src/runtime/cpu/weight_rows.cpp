@@ -39,11 +39,6 @@ void QuantizeActivation(const float* x, int64_t n, int8_t* q, float* d, float* s
 
 bool LimbActivationSupports(DType t) { return t != DType::kQ8_0 && Q8ActivationSupports(t) && HasAvx2(); }
 
-bool QuantizeActivationLimbs(const float* x, int64_t n, int8_t* q, float* d, float* sum, int32_t* offset32) {
-  if (UseQ8ActivationAvx512()) return QuantizeActivationLimbsAvx512(x, n, q, d, sum, offset32);
-  return QuantizeActivationLimbsAvx2(x, n, q, d, sum, offset32);
-}
-
 void GemvRowsQ8Activation(const WeightRows& w, int64_t r0, int64_t r1, const Q8Activation& a, float* y,
                           bool accumulate) {
   if (UseQ8ActivationAvx512()) return GemvRowsQ8ActivationAvx512(w, r0, r1, a, y, accumulate);

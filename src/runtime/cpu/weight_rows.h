@@ -124,10 +124,8 @@ bool LimbActivationSupports(DType t);
 // x[0..n) (n a multiple of 32) as kExactLimbs rows of n codes at q, d, sum and offset32 (n / 4) of
 // Q8Activation's limb form. False (then the f32 path must be taken) when x has a value that is
 // not finite or a nonzero block whose largest magnitude is below 2^-60 (its scale products could
-// turn subnormal).
+// turn subnormal). 256-bit code (quant_dot_q8act_avx2.cpp): callers check LimbActivationSupports.
 bool QuantizeActivationLimbs(const float* x, int64_t n, int8_t* q, float* d, float* sum, int32_t* offset32);
-bool QuantizeActivationLimbsAvx512(const float* x, int64_t n, int8_t* q, float* d, float* sum, int32_t* offset32);
-bool QuantizeActivationLimbsAvx2(const float* x, int64_t n, int8_t* q, float* d, float* sum, int32_t* offset32);
 // y[r] (+)= dot(x, row r) for r in [r0, r1), x given as a Q8Activation, types of
 // Q8ActivationSupports: AVX512-VNNI (quant_dot_q8act_avx512vnni.cpp) or AVX2 (quant_dot_q8act_avx2.cpp).
 void GemvRowsQ8Activation(const WeightRows& w, int64_t r0, int64_t r1, const Q8Activation& a, float* y,
