@@ -1,11 +1,14 @@
 // The AVX-512 f8_e4m3 decode GEMV reads 64 codes per load and turns each into the f32 value times
-// 2^-120 (small codes become f32 subnormals). Subnormal and extreme codes must come out exact, with
-// or without the CPU's denormals-are-zero mode (then the kernel takes its widening path).
+// 2^-120 (small codes become f32 subnormals), and multiplies x by each scale-row block's scales
+// (and a power of two) once per block of rows. Subnormal and extreme codes, every row block, row
+// views starting inside a block, and activations of any magnitude must come out exact, with or
+// without the CPU's denormals-are-zero mode (then the kernel takes its widening path).
 #include <gtest/gtest.h>
 #include <xmmintrin.h>
 
 #include <cmath>
 #include <cstring>
+#include <limits>
 #include <random>
 #include <vector>
 
@@ -16,25 +19,38 @@ namespace ds {
 namespace {
 
 // y = x W^T for one activation row, computed with the kernel and in double from the e4m3 spec.
-void ExpectExactFp8Gemv(const std::vector<uint8_t>& codes, int64_t rows, int64_t cols, const std::vector<float>& x) {
+// Rows [first_row, rows) of the weight (a view when first_row > 0) are multiplied.
+std::vector<float> RunFp8Gemv(const std::vector<uint8_t>& codes, int64_t rows, int64_t cols,
+                              const std::vector<float>& x, std::vector<float>* scales, int64_t first_row = 0) {
   Tensor w = Tensor::Empty(DType::kF8E4M3, {rows, cols});
   std::memcpy(w.raw(), codes.data(), codes.size());
   const int64_t sr = (rows + 127) / 128, sc = (cols + 127) / 128;
   Tensor s = Tensor::Empty(DType::kF32, {sr, sc});
   for (int64_t i = 0; i < s.numel(); ++i) s.data<float>()[i] = 0.5f + 0.25f * static_cast<float>(i % 3);
-  const std::vector<float> scales(s.data<float>(), s.data<float>() + s.numel());
+  scales->assign(s.data<float>(), s.data<float>() + s.numel());
   w.SetBlockScales(std::move(s), 128);
-  std::vector<float> y(rows);
+  const Tensor view = first_row > 0 ? w.Rows(first_row, rows) : w;
+  std::vector<float> y(rows - first_row);
   KernelContext ctx(2);
-  ASSERT_TRUE(RunMatMul({x.data(), 1, cols, cols, &w, false, y.data(), rows, false}, ctx).ok());
-  for (int64_t r = 0; r < rows; ++r) {
+  EXPECT_TRUE(RunMatMul({x.data(), 1, cols, cols, &view, false, y.data(), rows - first_row, false}, ctx).ok());
+  return y;
+}
+
+// y = x W^T for one activation row, computed with the kernel and in double from the e4m3 spec.
+void ExpectExactFp8Gemv(const std::vector<uint8_t>& codes, int64_t rows, int64_t cols, const std::vector<float>& x,
+                        int64_t first_row = 0) {
+  std::vector<float> scales;
+  const std::vector<float> y = RunFp8Gemv(codes, rows, cols, x, &scales, first_row);
+  const int64_t sc = (cols + 127) / 128;
+  for (int64_t r = first_row; r < rows; ++r) {
     double want = 0, mag = 0;
     for (int64_t c = 0; c < cols; ++c) {
       const double t = static_cast<double>(x[c]) * testref::Fp8E4M3(codes[r * cols + c]) * scales[(r / 128) * sc + c / 128];
       want += t;
       mag += std::fabs(t);
     }
-    EXPECT_NEAR(y[r], want, 1e-6 * mag + 1e-30) << "row " << r;
+    // 1e-6 of the magnitude, or of the smallest normal float for sums that small.
+    EXPECT_NEAR(y[r - first_row], want, 1e-6 * std::max(mag, 1e-38)) << "row " << r;
   }
 }
 
@@ -59,9 +75,52 @@ TEST(Fp8Decode, SubnormalAndLargeCodesAreExact) {
       ExpectExactFp8Gemv(Codes(rows * cols, subnormal_only, rng), rows, cols, x);
     }
   }
-  // Large activations: x is scaled by 2^60 inside; 1e20 * 2^60 is still finite.
+  // Large activations: x * scale is brought near 2^125 inside, and back.
   std::vector<uint8_t> big(8 * 128, 0x7e);  // 448, the largest finite code
   ExpectExactFp8Gemv(big, 8, 128, std::vector<float>(128, 1e20f));
+}
+
+TEST(Fp8Decode, EveryRowBlockViewAndMagnitudeIsExact) {
+  std::mt19937 rng(9);
+  // 300 rows: three scale-row blocks, the two threads' cut inside one; long rows take 8-row groups.
+  for (int64_t cols : {1000, 4100}) {
+    const int64_t rows = 300;
+    const std::vector<uint8_t> codes = Codes(rows * cols, false, rng);
+    for (float magnitude : {1.0f, 1e-30f, 1e30f}) {
+      SCOPED_TRACE(testing::Message() << cols << " columns, x up to " << magnitude);
+      std::vector<float> x = testref::RandomFloats(cols, rng, -3.0f, 3.0f);
+      for (float& v : x) v *= magnitude;
+      ExpectExactFp8Gemv(codes, rows, cols, x);
+    }
+    // Values 2^40 apart in one row, and a view whose rows start inside a scale-row block.
+    std::vector<float> x = testref::RandomFloats(cols, rng, -3.0f, 3.0f);
+    x[cols / 2] = 1e12f;
+    x[cols / 3] = -1e-30f;
+    SCOPED_TRACE(testing::Message() << cols << " columns, mixed magnitudes");
+    ExpectExactFp8Gemv(codes, rows, cols, x);
+    ExpectExactFp8Gemv(codes, rows, cols, x, 100);
+  }
+}
+
+TEST(Fp8Decode, NonFiniteActivationsPropagate) {
+  std::mt19937 rng(10);
+  const int64_t rows = 140, cols = 1000;
+  const std::vector<uint8_t> codes = Codes(rows * cols, false, rng);
+  std::vector<float> scales;
+  for (float bad : {std::nanf(""), std::numeric_limits<float>::infinity()}) {
+    std::vector<float> x = testref::RandomFloats(cols, rng, -3.0f, 3.0f);
+    x[77] = bad;
+    const std::vector<float> y = RunFp8Gemv(codes, rows, cols, x, &scales);
+    for (int64_t r = 0; r < rows; ++r) {
+      EXPECT_FALSE(std::isfinite(y[r])) << "row " << r << ", x holds " << bad;
+      const double w77 = testref::Fp8E4M3(codes[r * cols + 77]);
+      if (std::isnan(bad) || w77 == 0) {  // inf * 0 is NaN
+        EXPECT_TRUE(std::isnan(y[r])) << "row " << r;
+      } else {
+        EXPECT_EQ(y[r], w77 > 0 ? bad : -bad) << "row " << r;  // inf plus finite products
+      }
+    }
+  }
 }
 
 TEST(Fp8Decode, DenormalsAreZeroModeStaysExact) {

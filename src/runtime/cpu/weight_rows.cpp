@@ -1,5 +1,8 @@
 #include "runtime/cpu/weight_rows.h"
 
+#include <cstdint>
+#include <vector>
+
 #include "common/float_convert.h"
 #include "runtime/cpu/cpu_isa.h"
 
@@ -114,6 +117,14 @@ void DotRow(const WeightRows& w, int64_t r, const float* x, int64_t m, int64_t l
 void F32ToBf16Row(const float* x, int64_t n, uint16_t* out) {
   if (HasAvx512() && CpuHasAvx512Bf16()) return F32ToBf16Avx512Bf16(x, n, out);
   for (int64_t i = 0; i < n; ++i) out[i] = F32ToBf16(x[i]);
+}
+
+float* ThreadBufferFloats(int64_t n) {
+  // Here, in a baseline object: std::vector code instantiated in an ISA object would be a weak
+  // symbol that baseline callers could be linked to.
+  thread_local std::vector<float> buffer;
+  if (static_cast<int64_t>(buffer.size()) < n + 16) buffer.resize(n + 16);
+  return reinterpret_cast<float*>((reinterpret_cast<uintptr_t>(buffer.data()) + 63) & ~uintptr_t{63});
 }
 
 }  // namespace ds::cpu

@@ -51,9 +51,12 @@ void DecodeRowAvx512(const WeightRows& w, int64_t r, float* out);
 // loads), or nullptr (the widening path).
 void GemvRangeAvx512(const WeightRows& w, int64_t r0, int64_t r1, const float* x, const float* xp, float* y,
                      bool accumulate);
+// A 64-byte aligned buffer of at least n floats owned by the calling thread, valid until its next
+// call there: grown when too small, never shrunk (a decode step allocates nothing once warm).
+float* ThreadBufferFloats(int64_t n);
 // Writes x (w.cols floats) rearranged for GemvRangeAvx512's whole-line loads into xp and returns
 // true: bf16 (per 32 columns, the 16 even then the 16 odd ones) and f8_e4m3 with block scales on
-// 64-column multiples (per 64 columns, byte position k of each 4-byte lane, scaled by 2^60);
+// 64-column multiples (per 64 columns, byte position k of each 4-byte lane);
 // false for other weights (xp untouched).
 bool PrepareGemvX(const WeightRows& w, const float* x, float* xp);
 // out[i] = bf16(x[i]), round to nearest even (AVX512-BF16 when the CPU has it).
