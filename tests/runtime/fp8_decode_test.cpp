@@ -12,14 +12,14 @@
 #include <random>
 #include <vector>
 
+#include "runtime/cpu/cpu_isa.h"
 #include "runtime/kernel_registry.h"
 #include "reference.h"
 
 namespace ds {
 namespace {
 
-// y = x W^T for one activation row, computed with the kernel and in double from the e4m3 spec.
-// Rows [first_row, rows) of the weight (a view when first_row > 0) are multiplied.
+// y = x W^T for one activation row by the kernel: rows [first_row, rows) of the weight (a view when first_row > 0) are multiplied.
 std::vector<float> RunFp8Gemv(const std::vector<uint8_t>& codes, int64_t rows, int64_t cols,
                               const std::vector<float>& x, std::vector<float>* scales, int64_t first_row = 0) {
   Tensor w = Tensor::Empty(DType::kF8E4M3, {rows, cols});
@@ -36,9 +36,9 @@ std::vector<float> RunFp8Gemv(const std::vector<uint8_t>& codes, int64_t rows, i
   return y;
 }
 
-// y = x W^T for one activation row, computed with the kernel and in double from the e4m3 spec.
-void ExpectExactFp8Gemv(const std::vector<uint8_t>& codes, int64_t rows, int64_t cols, const std::vector<float>& x,
-                        int64_t first_row = 0) {
+// The kernel's y against the one computed in double from the e4m3 spec.
+void ExpectExactFp8GemvHere(const std::vector<uint8_t>& codes, int64_t rows, int64_t cols, const std::vector<float>& x,
+                            int64_t first_row) {
   std::vector<float> scales;
   const std::vector<float> y = RunFp8Gemv(codes, rows, cols, x, &scales, first_row);
   const int64_t sc = (cols + 127) / 128;
@@ -51,6 +51,16 @@ void ExpectExactFp8Gemv(const std::vector<uint8_t>& codes, int64_t rows, int64_t
     }
     // 1e-6 of the magnitude, or of the smallest normal float for sums that small.
     EXPECT_NEAR(y[r - first_row], want, 1e-6 * std::max(mag, 1e-38)) << "row " << r;
+  }
+}
+
+// Under every instruction set the CPU has (AVX-512 and AVX2 kernels, the scalar loop).
+void ExpectExactFp8Gemv(const std::vector<uint8_t>& codes, int64_t rows, int64_t cols, const std::vector<float>& x,
+                        int64_t first_row = 0) {
+  for (cpu::CpuIsa isa : cpu::SupportedCpuIsas()) {
+    cpu::ScopedCpuIsa force(isa);
+    SCOPED_TRACE(testing::Message() << "ISA " << static_cast<int>(isa));
+    ExpectExactFp8GemvHere(codes, rows, cols, x, first_row);
   }
 }
 
@@ -67,7 +77,7 @@ std::vector<uint8_t> Codes(int64_t n, bool subnormal_only, std::mt19937& rng) {
 
 TEST(Fp8Decode, SubnormalAndLargeCodesAreExact) {
   std::mt19937 rng(7);
-  for (int64_t cols : {64, 300, 4100}) {  // one group; blocks and a tail; long rows (8-row groups)
+  for (int64_t cols : {48, 64, 300, 4100}) {  // a tail; one group; blocks and a tail; long rows (row groups)
     for (bool subnormal_only : {true, false}) {
       SCOPED_TRACE(testing::Message() << cols << " columns, subnormal only " << subnormal_only);
       const int64_t rows = 19;
@@ -107,6 +117,8 @@ TEST(Fp8Decode, NonFiniteActivationsPropagate) {
   const int64_t rows = 140, cols = 1000;
   const std::vector<uint8_t> codes = Codes(rows * cols, false, rng);
   std::vector<float> scales;
+  for (cpu::CpuIsa isa : cpu::SupportedCpuIsas()) {
+  cpu::ScopedCpuIsa force(isa);
   for (float bad : {std::nanf(""), std::numeric_limits<float>::infinity()}) {
     std::vector<float> x = testref::RandomFloats(cols, rng, -3.0f, 3.0f);
     x[77] = bad;
@@ -120,6 +132,7 @@ TEST(Fp8Decode, NonFiniteActivationsPropagate) {
         EXPECT_EQ(y[r], w77 > 0 ? bad : -bad) << "row " << r;  // inf plus finite products
       }
     }
+  }
   }
 }
 

@@ -2,9 +2,10 @@
 // (MatMulGroupOp). Each distinct activation row is prepared once for the kernels that read it:
 // quantized to 8-bit codes (reduced precision, block-quantized weights) or to digit rows (f32
 // precision, 4- to 6-bit block types, AVX2 or AVX512-VNNI), rounded to bf16 (reduced
-// precision, bf16 weights) or rearranged for whole-line bf16 / fp8 loads. Then one parallel region: the items' weights are laid end to end
-// and each thread streams a contiguous share of their bytes, cut on 8-row boundaries (the
-// long-row kernels keep their 8-row groups whole). A decode step is hundreds of such GEMVs, many
+// precision, bf16 weights) or rearranged for whole-line bf16 / fp8 loads (fp8 also on AVX2).
+// Then one parallel region: the items' weights are laid end to end and each thread streams a
+// contiguous share of their bytes, cut on 8-row boundaries (the long-row kernels keep their
+// 8-row groups whole). A decode step is hundreds of such GEMVs, many
 // small (MoE experts, MLA projections): one region per group instead of one per matmul saves the
 // wake-ups and barriers, and lets small weights use both cores.
 #include <omp.h>
@@ -21,7 +22,7 @@ namespace {
 
 constexpr size_t kMaxItems = 32;                   // items per region (larger groups run in parts)
 
-enum class GemvPath { kQ8Activation, kQ8Limbs, kBf16Activation, kAvx512, kDotRow };
+enum class GemvPath { kQ8Activation, kQ8Limbs, kBf16Activation, kAvx512, kFp8Avx2, kDotRow };
 
 struct GemvItem {
   const MatMulOp::Args* a;
@@ -45,6 +46,7 @@ GemvPath PathFor(const WeightRows& w, const KernelContext& ctx) {
   if (!reduced && LimbActivationSupports(w.dtype)) return GemvPath::kQ8Limbs;
   if (reduced && Bf16ActivationSupports(w)) return GemvPath::kBf16Activation;
   if (HasAvx512() && !IsBlockQuantized(w.dtype)) return GemvPath::kAvx512;
+  if (HasAvx2() && w.dtype == DType::kF8E4M3 && w.scales != nullptr) return GemvPath::kFp8Avx2;
   return GemvPath::kDotRow;
 }
 
@@ -117,6 +119,12 @@ void Prepare(std::span<GemvItem> items, KernelContext& ctx) {
       uint16_t* xb = reinterpret_cast<uint16_t*>(gemv_x + it.prep);
       PrepareBf16Activation(*it.w, it.a->x, xb);
       it.xb = xb;
+    } else if (it.path == GemvPath::kFp8Avx2) {
+      if (PrepareFp8XAvx2(*it.w, it.a->x, gemv_x + it.prep)) {
+        it.xp = gemv_x + it.prep;
+      } else {
+        it.path = GemvPath::kDotRow;
+      }
     } else {  // PrepareGemvX declines weights read without rearranging: xp stays null
       if (PrepareGemvX(*it.w, it.a->x, gemv_x + it.prep)) it.xp = gemv_x + it.prep;
     }
@@ -131,6 +139,7 @@ void RunRows(const GemvItem& it, int64_t r0, int64_t r1) {
     case GemvPath::kQ8Limbs: return GemvRowsQ8Activation(*it.w, r0, r1, it.act, a.y, a.accumulate);
     case GemvPath::kBf16Activation: return GemvRowsBf16Activation(*it.w, r0, r1, it.xb, a.y, a.accumulate);
     case GemvPath::kAvx512: return GemvRangeAvx512(*it.w, r0, r1, a.x, it.xp, a.y, a.accumulate);
+    case GemvPath::kFp8Avx2: return GemvFp8RangeAvx2(*it.w, r0, r1, a.x, it.xp, a.y, a.accumulate);
     case GemvPath::kDotRow:
       if (HasAvx2() && IsLongRow(*it.w)) {  // long rows: several rows per x load
         const auto rows_fn = HasAvx512() ? DotRowsQuantAvx512 : DotRowsAvx2;

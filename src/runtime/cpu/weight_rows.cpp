@@ -1,5 +1,7 @@
 #include "runtime/cpu/weight_rows.h"
 
+#include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <vector>
 
@@ -117,6 +119,12 @@ void DotRow(const WeightRows& w, int64_t r, const float* x, int64_t m, int64_t l
 void F32ToBf16Row(const float* x, int64_t n, uint16_t* out) {
   if (HasAvx512() && CpuHasAvx512Bf16()) return F32ToBf16Avx512Bf16(x, n, out);
   for (int64_t i = 0; i < n; ++i) out[i] = F32ToBf16(x[i]);
+}
+
+int Fp8XExponent(const float* srow, const float* block_max, int64_t blocks) {
+  double largest = 0;  // |s * x| is exact in double
+  for (int64_t b = 0; b < blocks; ++b) largest = std::max(largest, std::fabs(double(srow[b]) * block_max[b]));
+  return largest > 0 && std::isfinite(largest) ? 125 - std::ilogb(largest) : 0;
 }
 
 float* ThreadBufferFloats(int64_t n) {

@@ -2,6 +2,7 @@
 // products with f32 activations, dequantizing in registers (the weight is never materialized).
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 
 #include "common/status.h"
@@ -51,6 +52,21 @@ void DecodeRowAvx512(const WeightRows& w, int64_t r, float* out);
 // loads), or nullptr (the widening path).
 void GemvRangeAvx512(const WeightRows& w, int64_t r0, int64_t r1, const float* x, const float* xp, float* y,
                      bool accumulate);
+// f8_e4m3 decode GEMVs with block scales multiply x by a scale-row block's column-block scales
+// once per block of rows (then each row is one dot product, no per-block partial sums):
+// xs = x * s * 2^e, rounded once, where this returns e with the largest |xs| in [2^125, 2^126)
+// (products with codes scaled by 2^-120 stay normal and finite); 0 when x is all zero or not
+// finite. block_max[b]: the largest |x| in column block b.
+int Fp8XExponent(const float* srow, const float* block_max, int64_t blocks);
+// Calls fn(rb0, rb1) for the part [rb0, rb1) of rows [r0, r1) in each scale-row block.
+template <typename Fn>
+inline void ForScaleRowBlocks(const WeightRows& w, int64_t r0, int64_t r1, Fn&& fn) {
+  for (int64_t rb0 = r0; rb0 < r1;) {
+    const int64_t rb1 = std::min(r1, ((w.scale_row0 + rb0) / w.block + 1) * w.block - w.scale_row0);
+    fn(rb0, rb1);
+    rb0 = rb1;
+  }
+}
 // A 64-byte aligned buffer of at least n floats owned by the calling thread, valid until its next
 // call there: grown when too small, never shrunk (a decode step allocates nothing once warm).
 float* ThreadBufferFloats(int64_t n);
@@ -64,6 +80,12 @@ void F32ToBf16Row(const float* x, int64_t n, uint16_t* out);
 void F32ToBf16Avx512Bf16(const float* x, int64_t n, uint16_t* out);
 
 // AVX2 versions (weight_rows_avx2.cpp), same contracts.
+// f8_e4m3 with block scales on multiples of 32 columns (and at least 32 columns): x rearranged per
+// 32 columns (byte position k of each 4-byte lane) into xp, true; false for other weights or
+// under denormals-are-zero. Then GemvFp8RangeAvx2 is GemvRangeAvx512's f8_e4m3 path.
+bool PrepareFp8XAvx2(const WeightRows& w, const float* x, float* xp);
+void GemvFp8RangeAvx2(const WeightRows& w, int64_t r0, int64_t r1, const float* x, const float* xp, float* y,
+                      bool accumulate);
 void DotRowAvx2(const WeightRows& w, int64_t r, const float* x, int64_t m, int64_t ldx, float* out);
 void DecodeRowAvx2(const WeightRows& w, int64_t r, float* out);
 

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cmath>
 
 #include "common/float_convert.h"
 #include "runtime/cpu/lanes_256.h"
@@ -158,6 +159,66 @@ void DecodeRowT(const WeightRows& w, int64_t r, float* out) {
   }
 }
 
+// f8_e4m3, 32 weights per 32-byte load: byte k of each 32-bit lane moved to the top, shifted right
+// arithmetically by 4 and masked with 0x87F00000 is the f32 of the code times 2^-120, exactly,
+// subnormal codes included (as in weight_rows_avx512.cpp). f[k] = byte k of each lane.
+inline void Fp8Quads256(__m256i w, __m256 f[4]) {
+  const __m256i m = _mm256_set1_epi32(static_cast<int>(0x87F00000u));
+  f[0] = _mm256_castsi256_ps(_mm256_and_si256(_mm256_srai_epi32(_mm256_slli_epi32(w, 24), 4), m));
+  f[1] = _mm256_castsi256_ps(_mm256_and_si256(_mm256_srai_epi32(_mm256_slli_epi32(w, 16), 4), m));
+  f[2] = _mm256_castsi256_ps(_mm256_and_si256(_mm256_srai_epi32(_mm256_slli_epi32(w, 8), 4), m));
+  f[3] = _mm256_castsi256_ps(_mm256_and_si256(_mm256_srai_epi32(w, 4), m));
+}
+
+// xs = x * srow * 2^e (Fp8XExponent) over columns [0, cols / 32 * 32); returns 2^(120 - e).
+double ScaleFp8X(const WeightRows& w, const float* srow, const float* xq, const float* block_max, float* xs) {
+  const int64_t k32 = w.cols / 32 * 32, blocks = (k32 + w.block - 1) / w.block;
+  const int e = Fp8XExponent(srow, block_max, blocks);
+  for (int64_t b = 0; b < blocks; ++b) {
+    const __m256d s = _mm256_set1_pd(std::ldexp(double(srow[b]), e));
+    for (int64_t c = b * w.block; c < std::min(k32, (b + 1) * w.block); c += 4) {
+      _mm_storeu_ps(xs + c, _mm256_cvtpd_ps(_mm256_mul_pd(_mm256_cvtps_pd(_mm_loadu_ps(xq + c)), s)));
+    }
+  }
+  return std::ldexp(1.0, 120 - e);
+}
+
+// kR consecutive f8_e4m3 rows of one scale-row block against xs over columns [0, cols / 32 * 32);
+// the remaining columns per block through DotSpan. One row: four chains, one per byte position.
+template <int kR>
+void DotFp8QuadRows(const WeightRows& w, int64_t r, const float* x, const float* xs, double unit, float* out,
+                    bool accumulate) {
+  const int64_t k32 = w.cols / 32 * 32;
+  constexpr int kChains = kR == 1 ? 4 : 1;
+  const uint8_t* rows[kR];
+  __m256 acc[kR][kChains];
+  for (int i = 0; i < kR; ++i) {
+    rows[i] = w.base + (r + i) * w.row_bytes;
+    for (auto& v : acc[i]) v = _mm256_setzero_ps();
+  }
+  for (int64_t c = 0; c < k32; c += 32) {
+    __m256 xv[4];
+    for (int k = 0; k < 4; ++k) xv[k] = _mm256_loadu_ps(xs + c + 8 * k);
+    for (int i = 0; i < kR; ++i) {
+      __m256 wf[4];
+      Fp8Quads256(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(rows[i] + c)), wf);
+      for (int k = 0; k < 4; ++k) acc[i][k % kChains] = _mm256_fmadd_ps(wf[k], xv[k], acc[i][k % kChains]);
+    }
+  }
+  const float* srow = ScaleRow(w, r);
+  for (int i = 0; i < kR; ++i) {
+    for (int k = 1; k < kChains; ++k) acc[i][0] = _mm256_add_ps(acc[i][0], acc[i][k]);
+    double tail = 0;
+    for (int64_t c0 = k32; c0 < w.cols; c0 = std::min(w.cols, (c0 / w.block + 1) * w.block)) {
+      float part;
+      DotSpan<DType::kF8E4M3, 1>(rows[i], c0, std::min(w.cols, (c0 / w.block + 1) * w.block), x, 0, &part);
+      tail += part * (srow[c0 / w.block] * kLoadUnit<DType::kF8E4M3>);
+    }
+    const float v = static_cast<float>(Sum8(acc[i][0]) * unit + tail);
+    out[i] = accumulate ? out[i] + v : v;
+  }
+}
+
 }  // namespace
 
 void DotRowAvx2(const WeightRows& w, int64_t r, const float* x, int64_t m, int64_t ldx, float* out) {
@@ -189,6 +250,40 @@ void DecodeRowAvx2(const WeightRows& w, int64_t r, float* out) {
     case DType::kF8E4M3: return DecodeRowT<DType::kF8E4M3>(w, r, out);
     default: return;
   }
+}
+
+bool PrepareFp8XAvx2(const WeightRows& w, const float* x, float* xp) {
+  const bool daz = (_mm_getcsr() & 0x0040) != 0;  // it would read the subnormals of small codes as 0
+  if (w.dtype != DType::kF8E4M3 || w.scales == nullptr || w.block % 32 != 0 || w.cols < 32 || daz) return false;
+  for (int64_t c = 0; c + 32 <= w.cols; c += 32) {  // lane i, byte k holds column c + 4i + k
+    for (int k = 0; k < 4; ++k) {
+      for (int i = 0; i < 8; ++i) xp[c + 8 * k + i] = x[c + 4 * i + k];
+    }
+  }
+  return true;
+}
+
+void GemvFp8RangeAvx2(const WeightRows& w, int64_t r0, int64_t r1, const float* x, const float* xp, float* y,
+                      bool accumulate) {
+  const int64_t k32 = w.cols / 32 * 32, blocks = (k32 + w.block - 1) / w.block;
+  float* xs = ThreadBufferFloats(k32 + 8 * blocks);  // 64-byte aligned
+  float* block_max = xs + k32;
+  const __m256 abs_mask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7FFFFFFF));
+  for (int64_t b = 0; b < blocks; ++b) {
+    __m256 m = _mm256_setzero_ps();
+    for (int64_t c = b * w.block; c < std::min(k32, (b + 1) * w.block); c += 8) {
+      m = _mm256_max_ps(m, _mm256_and_ps(_mm256_loadu_ps(xp + c), abs_mask));
+    }
+    block_max[b] = Max8(m);
+  }
+  ForScaleRowBlocks(w, r0, r1, [&](int64_t rb0, int64_t rb1) {
+    const double unit = ScaleFp8X(w, ScaleRow(w, rb0), xp, block_max, xs);
+    int64_t r = rb0;
+    if (IsLongRow(w)) {  // x from L2 once per 8 rows (1.2x 4 rows)
+      for (; r + kGemvRowGroup <= rb1; r += kGemvRowGroup) DotFp8QuadRows<kGemvRowGroup>(w, r, x, xs, unit, y + r, accumulate);
+    }
+    for (; r < rb1; ++r) DotFp8QuadRows<1>(w, r, x, xs, unit, y + r, accumulate);
+  });
 }
 
 }  // namespace ds::cpu

@@ -262,18 +262,12 @@ inline void Fp8Quads(__m512i w, __m512 f[4]) {
   f[3] = _mm512_castsi512_ps(_mm512_and_si512(odd, mask));
 }
 
-// The rows of one scale-row block share their column-block scales, so x is multiplied by them once
-// per row block (xs, in PrepareGemvX's quad order) and each row is then one dot product over all
-// its columns: a partial sum scaled per 128-column block cost a quarter of the kernel's speed.
-// xs = x * s * 2^e, rounded once (the product is exact in double), with e chosen so that the
-// largest |xs| is in [2^125, 2^126): products of xs with the 2^-120-scaled codes stay normal and
-// finite. A dot with xs times 2^(120 - e) (the returned unit) is the scaled dot product.
-// block_max[b]: the largest |x| in column block b. Non-finite x keeps e = 0 (the sum is not finite).
+// xs = x * srow * 2^e (Fp8XExponent) over columns [0, cols / 64 * 64); returns 2^(120 - e), the
+// factor that makes a dot with xs the scaled dot product. A partial sum scaled per 128-column block
+// instead cost a quarter of the kernel's speed.
 double ScaleFp8X(const WeightRows& w, const float* srow, const float* xq, const float* block_max, float* xs) {
   const int64_t k64 = w.cols / 64 * 64, blocks = (k64 + w.block - 1) / w.block;
-  double largest = 0;
-  for (int64_t b = 0; b < blocks; ++b) largest = std::max(largest, std::fabs(double(srow[b]) * block_max[b]));
-  const int e = largest > 0 && std::isfinite(largest) ? 125 - std::ilogb(largest) : 0;
+  const int e = Fp8XExponent(srow, block_max, blocks);
   for (int64_t b = 0; b < blocks; ++b) {
     const __m512d s = _mm512_set1_pd(std::ldexp(double(srow[b]), e));
     for (int64_t c = b * w.block; c < std::min(k64, (b + 1) * w.block); c += 16) {
@@ -368,14 +362,12 @@ void GemvFp8Rows(const WeightRows& w, int64_t r0, int64_t r1, const float* x, co
     }
     block_max[b] = _mm512_reduce_max_ps(m);
   }
-  for (int64_t rb0 = r0; rb0 < r1;) {
-    const int64_t rb1 = std::min(r1, ((w.scale_row0 + rb0) / w.block + 1) * w.block - w.scale_row0);
+  ForScaleRowBlocks(w, r0, r1, [&](int64_t rb0, int64_t rb1) {
     const double unit = ScaleFp8X(w, ScaleRow(w, rb0), xq, block_max, xs);
     ForRowGroups(w, rb0, rb1, [&](auto rows, int64_t r) {
       DotFp8QuadRows<decltype(rows)::value>(w, r, x, xs, unit, y + r, accumulate);
     });
-    rb0 = rb1;
-  }
+  });
 }
 
 }  // namespace
