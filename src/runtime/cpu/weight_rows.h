@@ -25,7 +25,8 @@ inline const float* ScaleRow(const WeightRows& w, int64_t r) {
 }
 
 // Rows whose f32 activation row outgrows this share each x load across kGemvRowGroup rows in the
-// decode GEMV (one row at a time would re-read x from L2 for every row).
+// decode GEMV (one row at a time would re-read x from L2 for every row); the AVX-512 bf16 and
+// f8_e4m3 kernels take 2 * kGemvRowGroup first. Threads' shares are cut on kGemvRowGroup rows.
 inline constexpr int64_t kLongRowBytesOfX = 16 << 10;
 inline constexpr int kGemvRowGroup = 8;
 inline bool IsLongRow(const WeightRows& w) { return w.cols * 4 > kLongRowBytesOfX; }
