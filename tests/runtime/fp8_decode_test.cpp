@@ -1,8 +1,9 @@
-// The AVX-512 f8_e4m3 decode GEMV reads 64 codes per load and turns each into the f32 value times
-// 2^-120 (small codes become f32 subnormals), and multiplies x by each scale-row block's scales
-// (and a power of two) once per block of rows. Subnormal and extreme codes, every row block, row
-// views starting inside a block, and activations of any magnitude must come out exact, with or
-// without the CPU's denormals-are-zero mode (then the kernel takes its widening path).
+// The f8_e4m3 decode GEMV (AVX-512: 64 codes per load, AVX2: 32) turns each code into the f32
+// value times 2^-120 (small codes become f32 subnormals), and multiplies x by each scale-row
+// block's scales (and a power of two) once per block of rows; the scalar loop widens codes.
+// Subnormal and extreme codes, every row block, row views starting inside a block, and
+// activations from 1e-30 to 1e30 (and 2^80 apart in one row) must come out exact under every ISA,
+// with or without the CPU's denormals-are-zero mode (then the kernels take the widening path).
 #include <gtest/gtest.h>
 #include <xmmintrin.h>
 
@@ -26,7 +27,10 @@ std::vector<float> RunFp8Gemv(const std::vector<uint8_t>& codes, int64_t rows, i
   std::memcpy(w.raw(), codes.data(), codes.size());
   const int64_t sr = (rows + 127) / 128, sc = (cols + 127) / 128;
   Tensor s = Tensor::Empty(DType::kF32, {sr, sc});
-  for (int64_t i = 0; i < s.numel(); ++i) s.data<float>()[i] = 0.5f + 0.25f * static_cast<float>(i % 3);
+  // 2^-9 to 2^-5 times 1 to 1.75: every block of rows and columns its own (sc is 1 to 33).
+  for (int64_t i = 0; i < s.numel(); ++i) {
+    s.data<float>()[i] = std::ldexp(1.0f + 0.125f * static_cast<float>(i % 7), static_cast<int>(i % 5) - 9);
+  }
   scales->assign(s.data<float>(), s.data<float>() + s.numel());
   w.SetBlockScales(std::move(s), 128);
   const Tensor view = first_row > 0 ? w.Rows(first_row, rows) : w;
@@ -92,7 +96,8 @@ TEST(Fp8Decode, SubnormalAndLargeCodesAreExact) {
 
 TEST(Fp8Decode, EveryRowBlockViewAndMagnitudeIsExact) {
   std::mt19937 rng(9);
-  // 300 rows: three scale-row blocks, the two threads' cut inside one; long rows take 8-row groups.
+  // 300 rows: three scale-row blocks, the two threads' cut inside one; long rows take 16- and
+  // 8-row groups (AVX-512) or 8-row groups (AVX2).
   for (int64_t cols : {1000, 4100}) {
     const int64_t rows = 300;
     const std::vector<uint8_t> codes = Codes(rows * cols, false, rng);
@@ -102,13 +107,17 @@ TEST(Fp8Decode, EveryRowBlockViewAndMagnitudeIsExact) {
       for (float& v : x) v *= magnitude;
       ExpectExactFp8Gemv(codes, rows, cols, x);
     }
-    // Values 2^40 apart in one row, and a view whose rows start inside a scale-row block.
+    // One value 2^80 above the rest, where every row's code is 0: the rows' sums come from the
+    // small values alone, which must not lose bits to the large one's scaling. And a view whose
+    // rows start inside a scale-row block.
+    std::vector<uint8_t> zero_column = codes;
+    for (int64_t r = 0; r < rows; ++r) zero_column[r * cols + cols / 2] = 0;
     std::vector<float> x = testref::RandomFloats(cols, rng, -3.0f, 3.0f);
+    for (float& v : x) v *= 1e-12f;
     x[cols / 2] = 1e12f;
-    x[cols / 3] = -1e-30f;
     SCOPED_TRACE(testing::Message() << cols << " columns, mixed magnitudes");
-    ExpectExactFp8Gemv(codes, rows, cols, x);
-    ExpectExactFp8Gemv(codes, rows, cols, x, 100);
+    ExpectExactFp8Gemv(zero_column, rows, cols, x);
+    ExpectExactFp8Gemv(zero_column, rows, cols, x, 100);
   }
 }
 
@@ -118,21 +127,24 @@ TEST(Fp8Decode, NonFiniteActivationsPropagate) {
   const std::vector<uint8_t> codes = Codes(rows * cols, false, rng);
   std::vector<float> scales;
   for (cpu::CpuIsa isa : cpu::SupportedCpuIsas()) {
-  cpu::ScopedCpuIsa force(isa);
-  for (float bad : {std::nanf(""), std::numeric_limits<float>::infinity()}) {
-    std::vector<float> x = testref::RandomFloats(cols, rng, -3.0f, 3.0f);
-    x[77] = bad;
-    const std::vector<float> y = RunFp8Gemv(codes, rows, cols, x, &scales);
-    for (int64_t r = 0; r < rows; ++r) {
-      EXPECT_FALSE(std::isfinite(y[r])) << "row " << r << ", x holds " << bad;
-      const double w77 = testref::Fp8E4M3(codes[r * cols + 77]);
-      if (std::isnan(bad) || w77 == 0) {  // inf * 0 is NaN
-        EXPECT_TRUE(std::isnan(y[r])) << "row " << r;
-      } else {
-        EXPECT_EQ(y[r], w77 > 0 ? bad : -bad) << "row " << r;  // inf plus finite products
+    cpu::ScopedCpuIsa force(isa);
+    // Column 77 in the vector body, 999 in the tail past the last 64 (or 32) columns.
+    for (int64_t at : {int64_t{77}, cols - 1}) {
+      for (float bad : {std::nanf(""), std::numeric_limits<float>::infinity()}) {
+        SCOPED_TRACE(testing::Message() << "ISA " << static_cast<int>(isa) << ", x[" << at << "] = " << bad);
+        std::vector<float> x = testref::RandomFloats(cols, rng, -3.0f, 3.0f);
+        x[at] = bad;
+        const std::vector<float> y = RunFp8Gemv(codes, rows, cols, x, &scales);
+        for (int64_t r = 0; r < rows; ++r) {
+          const double w = testref::Fp8E4M3(codes[r * cols + at]);
+          if (std::isnan(bad) || w == 0) {  // inf * 0 is NaN
+            EXPECT_TRUE(std::isnan(y[r])) << "row " << r;
+          } else {
+            EXPECT_EQ(y[r], w > 0 ? bad : -bad) << "row " << r;  // inf plus finite products
+          }
+        }
       }
     }
-  }
   }
 }
 

@@ -56,8 +56,9 @@ void GemvRangeAvx512(const WeightRows& w, int64_t r0, int64_t r1, const float* x
 // f8_e4m3 decode GEMVs with block scales multiply x by a scale-row block's column-block scales
 // once per block of rows (then each row is one dot product, no per-block partial sums):
 // xs = x * s * 2^e, rounded once, where this returns e with the largest |xs| in [2^125, 2^126)
-// (products with codes scaled by 2^-120 stay normal and finite); 0 when x is all zero or not
-// finite. block_max[b]: the largest |x| in column block b.
+// (products with codes scaled by 2^-120 stay finite, and normal for x * s down to ~2^-120 of the
+// largest); 0 when x is all zero or the largest is inf (a NaN is skipped: the sums are NaN anyway).
+// block_max[b]: the largest |x| in column block b.
 int Fp8XExponent(const float* srow, const float* block_max, int64_t blocks);
 // Calls fn(rb0, rb1) for the part [rb0, rb1) of rows [r0, r1) in each scale-row block.
 template <typename Fn>

@@ -1,5 +1,6 @@
 // AVX2 row kernels (the fallback for CPUs without AVX-512): weights widened to f32 in registers,
-// 8 columns at a time; column tails go through the scalar definitions.
+// 8 columns at a time (the f8_e4m3 GEMV: 32 codes per load); column tails go through the scalar
+// definitions.
 #include <immintrin.h>
 
 #include <algorithm>
