@@ -16,6 +16,7 @@
 #include "runtime/kernel_registry.h"
 #include "runtime/quant_blocks.h"
 #include "quant_reference.h"
+#include "reference.h"
 
 namespace ds {
 namespace {
@@ -140,20 +141,30 @@ TEST(MatMulExactDecode, AsAccurateAsF32ForEachTypeAndIsa) {
 // A NaN or inf in x makes every output non-finite, NaN staying NaN (the digit rows cannot represent
 // them: such x keeps the widening path; its AVX2 q4_0 / q4_k kernels subtract offset * sum(x), so
 // an inf can come out as NaN).
+// NaN in x gives NaN; inf gives the inf of the reference's sum (positive weights: +inf), under
+// every ISA: the digit path declines such x and the widening kernels take it.
 TEST(MatMulExactDecode, NonFiniteActivations) {
   const int64_t n = 8, k = 512;
-  for (DType t : {DType::kQ4_0, DType::kQ4_K, DType::kQ6_K}) {
-    const QuantWeight m = QuantizeMatrix(t, std::vector<float>(n * k, 0.25f), n, k);
-    KernelContext exact(1, ComputePrecision::kF32);
-    std::vector<float> y(n);
-    for (float bad : {std::nanf(""), std::numeric_limits<float>::infinity()}) {
-      std::vector<float> x(k, 1.0f);
-      x[300] = bad;
-      ASSERT_TRUE(RunMatMul({x.data(), 1, k, k, &m.w, false, y.data(), n, false}, exact).ok());
-      for (float v : y) {
-        EXPECT_FALSE(std::isfinite(v)) << DTypeName(t) << " " << v;
-        if (std::isnan(bad)) {
-          EXPECT_TRUE(std::isnan(v)) << DTypeName(t) << " " << v;
+  for (cpu::CpuIsa isa : cpu::SupportedCpuIsas()) {
+    cpu::ScopedCpuIsa force(isa);
+    for (DType t : {DType::kQ8_0, DType::kQ4_0, DType::kQ4_1, DType::kQ5_0, DType::kQ5_1, DType::kQ4_K,
+                    DType::kQ5_K, DType::kQ6_K}) {
+      std::vector<float> w(n * k);
+      for (int64_t i = 0; i < n * k; ++i) w[i] = 0.25f + 0.5f * static_cast<float>(i % 7);
+      const QuantWeight m = QuantizeMatrix(t, w, n, k);
+      KernelContext exact(1, ComputePrecision::kF32);
+      std::vector<float> y(n);
+      for (float bad : {std::nanf(""), std::numeric_limits<float>::infinity()}) {
+        std::vector<float> x(k, 1.0f);
+        x[300] = bad;
+        ASSERT_TRUE(RunMatMul({x.data(), 1, k, k, &m.w, false, y.data(), n, false}, exact).ok());
+        for (int64_t r = 0; r < n; ++r) {
+          SCOPED_TRACE(testing::Message() << DTypeName(t) << ", ISA " << static_cast<int>(isa) << ", row " << r);
+          if (std::isnan(bad) || m.values[r * k + 300] == 0) {
+            EXPECT_TRUE(std::isnan(y[r])) << y[r];
+          } else {
+            EXPECT_EQ(y[r], m.values[r * k + 300] > 0 ? bad : -bad);
+          }
         }
       }
     }
@@ -172,6 +183,25 @@ double FirstRowError(const QuantWeight& m, const std::vector<float>& x, int64_t 
     *mag += std::fabs(static_cast<double>(x[c]) * m.values[c]);
   }
   return std::fabs(y[0] - want);
+}
+
+// x with one block below the digit form's 2^-60 limit takes the widening kernels for the whole
+// row, under every ISA: as accurate as f32 for every type (the affine types form each weight).
+TEST(MatMulExactDecode, WideningKernelsAreAsAccurateAsF32) {
+  std::mt19937 rng(5);
+  const int64_t n = 8, k = 512;
+  for (cpu::CpuIsa isa : cpu::SupportedCpuIsas()) {
+    cpu::ScopedCpuIsa force(isa);
+    for (DType t : {DType::kQ8_0, DType::kQ4_0, DType::kQ4_1, DType::kQ5_0, DType::kQ5_1, DType::kQ4_K,
+                    DType::kQ5_K, DType::kQ6_K}) {
+      const QuantWeight m = QuantizeMatrix(t, testref::RandomFloats(n * k, rng, -1.0f, 1.0f), n, k);
+      std::vector<float> x = testref::RandomFloats(k, rng, -1.0f, 1.0f);
+      for (int i = 96; i < 128; ++i) x[i] *= 1e-20f;
+      double mag = 0.0;
+      const double err = FirstRowError(m, x, n, k, &mag);
+      EXPECT_LE(err, 1e-6 * mag) << DTypeName(t) << ", ISA " << static_cast<int>(isa);
+    }
+  }
 }
 
 // A nonzero block too small for a digit scale stays exact: x up to 3.2e-30 (a digit scale near

@@ -2,8 +2,9 @@
 // decode GEMV on CPUs without AVX-512), codes widened in registers (1.4-2x per core): the tile path of
 // quant_rows_avx2.cpp stores every dequantized value to L1 and loads it back, which costs more
 // than the widening itself. Arithmetic stays f32 (no activation quantization); block and
-// sub-block scales multiply per-block partial sums, so the sums differ from the tile path's only in
-// rounding order.
+// sub-block scales multiply per-block partial sums (the affine types q4_1 / q5_1 / q4_k / q5_k
+// form each weight), so the sums differ from the tile path's only in rounding order. Since round
+// 12 these run for q8_0 and for x without a digit form (quant_dot_q8act_avx2.cpp).
 #include <immintrin.h>
 
 #include <cstring>
@@ -54,45 +55,49 @@ inline __m256i FifthBits(uint32_t qh, int shift) {
 }
 
 // q4_0 / q4_1 / q5_0 / q5_1 {f16 d; [f16 m;] [u32 qh;] u8 qs[16]}: value j < 16 is the low nibble
-// of qs[j], j + 16 its high nibble, bit j of qh the fifth bit. w = d * q + m (kMin), else
-// d * (q - offset) with the offset subtracted from the integer codes (no cancellation against a
-// sum of x); the min term is m * sum(x) per block.
+// of qs[j], j + 16 its high nibble, bit j of qh the fifth bit. w = d * q + m (kMin: each weight
+// formed, so an inf in x meets each weight as in the reference, not a separate m * sum(x)), else
+// d * (q - offset) with the offset subtracted from the integer codes and d scaling the block's sum.
 template <bool kMin, bool kHigh>
 float DotLegacy(const uint8_t* row, int64_t nb, const float* x) {
   constexpr int kBytes = 18 + (kMin ? 2 : 0) + (kHigh ? 4 : 0), kQs = kBytes - 16;
   const __m256i low4 = _mm256_set1_epi32(0x0F), offset = _mm256_set1_epi32(kMin ? 0 : (kHigh ? 16 : 8));
-  __m256 acc[2] = {_mm256_setzero_ps(), _mm256_setzero_ps()}, acc_min = _mm256_setzero_ps();
+  __m256 acc[2] = {_mm256_setzero_ps(), _mm256_setzero_ps()};
   for (int64_t b = 0; b < nb; ++b) {
     const uint8_t* blk = row + b * kBytes;
     const float* xb = x + b * 32;
+    const __m256 d = _mm256_set1_ps(HalfF16c(blk)), m = _mm256_set1_ps(kMin ? HalfF16c(blk + 2) : 0.0f);
     const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + kQs));
     const __m256i b0 = _mm256_cvtepu8_epi32(v), b1 = _mm256_cvtepu8_epi32(_mm_srli_si128(v, 8));
     __m256i q[4] = {_mm256_and_si256(b0, low4), _mm256_and_si256(b1, low4), _mm256_srli_epi32(b0, 4),
                     _mm256_srli_epi32(b1, 4)};
     uint32_t qh = 0;
     if constexpr (kHigh) std::memcpy(&qh, blk + kQs - 4, 4);
-    __m256 p[2] = {_mm256_setzero_ps(), _mm256_setzero_ps()}, xs = _mm256_setzero_ps();
+    __m256 p[2] = {_mm256_setzero_ps(), _mm256_setzero_ps()};
+    const int s = static_cast<int>(b & 1);
     for (int k = 0; k < 4; ++k) {
       if constexpr (kHigh) q[k] = _mm256_or_si256(q[k], FifthBits(qh, 8 * k));
       const __m256 xk = _mm256_loadu_ps(xb + 8 * k);
-      p[k & 1] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_sub_epi32(q[k], offset)), xk, p[k & 1]);
-      if constexpr (kMin) xs = _mm256_add_ps(xs, xk);
+      const __m256 qk = _mm256_cvtepi32_ps(_mm256_sub_epi32(q[k], offset));
+      if constexpr (kMin) {
+        acc[k & 1] = _mm256_fmadd_ps(_mm256_fmadd_ps(qk, d, m), xk, acc[k & 1]);
+      } else {
+        p[k & 1] = _mm256_fmadd_ps(qk, xk, p[k & 1]);
+      }
     }
-    const int s = static_cast<int>(b & 1);
-    acc[s] = _mm256_fmadd_ps(_mm256_add_ps(p[0], p[1]), _mm256_set1_ps(HalfF16c(blk)), acc[s]);
-    if constexpr (kMin) acc_min = _mm256_fmadd_ps(xs, _mm256_set1_ps(HalfF16c(blk + 2)), acc_min);
+    if constexpr (!kMin) acc[s] = _mm256_fmadd_ps(_mm256_add_ps(p[0], p[1]), d, acc[s]);
   }
-  return Sum8(_mm256_add_ps(_mm256_add_ps(acc[0], acc[1]), acc_min));
+  return Sum8(_mm256_add_ps(acc[0], acc[1]));
 }
 
 // q4_k {f16 d; f16 dmin; u8 scales[12]; u8 qs[128]} and q5_k (the same with u8 qh[32] before qs):
 // sub-blocks j (low nibbles) and j + 1 (high nibbles) share 32 bytes, and q5_k adds bit j of qh[l]
-// as 16. w = d * sc_j * q - dmin * m_j, so per sub-block acc += d * sc_j * (q . x) - dmin * m_j *
-// sum(x).
+// as 16. w = d * sc_j * q - dmin * m_j, formed for each weight (a separate dmin * m_j * sum(x)
+// would turn an inf in x into inf - inf = NaN where the reference has inf).
 template <bool kFiveBit>
 float DotQK(const uint8_t* row, int64_t nb, const float* x) {
   constexpr int kBytes = kFiveBit ? 176 : 144;
-  __m256 acc = _mm256_setzero_ps(), acc_min = _mm256_setzero_ps();
+  __m256 acc[2] = {_mm256_setzero_ps(), _mm256_setzero_ps()};
   const __m256i low4 = _mm256_set1_epi32(0x0F), sixteen = _mm256_set1_epi32(16);
   for (int64_t b = 0; b < nb; ++b) {
     const uint8_t* blk = row + b * kBytes;
@@ -100,8 +105,11 @@ float DotQK(const uint8_t* row, int64_t nb, const float* x) {
     const uint8_t* q = blk + (kFiveBit ? 48 : 16);
     const float* xb = x + b * 256;
     for (int j = 0; j < 8; j += 2, q += 32, xb += 64) {
-      __m256 lo[2] = {_mm256_setzero_ps(), _mm256_setzero_ps()}, hi[2] = {lo[0], lo[0]};
-      __m256 xlo = _mm256_setzero_ps(), xhi = _mm256_setzero_ps();
+      int sc1, m1, sc2, m2;
+      ScaleMinK4(j, blk + 4, &sc1, &m1);
+      ScaleMinK4(j + 1, blk + 4, &sc2, &m2);
+      const __m256 d1 = _mm256_set1_ps(d * sc1), min1 = _mm256_set1_ps(-dmin * m1);
+      const __m256 d2 = _mm256_set1_ps(d * sc2), min2 = _mm256_set1_ps(-dmin * m2);
       for (int l = 0; l < 32; l += 8) {
         const __m256i v = _mm256_cvtepu8_epi32(LoadBytes8(q + l));
         __m256i vlo = _mm256_and_si256(v, low4), vhi = _mm256_srli_epi32(v, 4);
@@ -111,21 +119,12 @@ float DotQK(const uint8_t* row, int64_t nb, const float* x) {
           vhi = _mm256_or_si256(vhi, _mm256_and_si256(_mm256_srli_epi32(h, j + 1), sixteen));
         }
         const __m256 x0 = _mm256_loadu_ps(xb + l), x1 = _mm256_loadu_ps(xb + 32 + l);
-        lo[(l / 8) & 1] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(vlo), x0, lo[(l / 8) & 1]);
-        hi[(l / 8) & 1] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(vhi), x1, hi[(l / 8) & 1]);
-        xlo = _mm256_add_ps(xlo, x0);
-        xhi = _mm256_add_ps(xhi, x1);
+        acc[0] = _mm256_fmadd_ps(_mm256_fmadd_ps(_mm256_cvtepi32_ps(vlo), d1, min1), x0, acc[0]);
+        acc[1] = _mm256_fmadd_ps(_mm256_fmadd_ps(_mm256_cvtepi32_ps(vhi), d2, min2), x1, acc[1]);
       }
-      int sc1, m1, sc2, m2;
-      ScaleMinK4(j, blk + 4, &sc1, &m1);
-      ScaleMinK4(j + 1, blk + 4, &sc2, &m2);
-      acc = _mm256_fmadd_ps(_mm256_add_ps(lo[0], lo[1]), _mm256_set1_ps(d * sc1), acc);
-      acc = _mm256_fmadd_ps(_mm256_add_ps(hi[0], hi[1]), _mm256_set1_ps(d * sc2), acc);
-      acc_min = _mm256_fmadd_ps(xlo, _mm256_set1_ps(dmin * m1), acc_min);
-      acc_min = _mm256_fmadd_ps(xhi, _mm256_set1_ps(dmin * m2), acc_min);
     }
   }
-  return Sum8(_mm256_sub_ps(acc, acc_min));
+  return Sum8(_mm256_add_ps(acc[0], acc[1]));
 }
 
 // q6_k {u8 ql[128]; u8 qh[64]; i8 sc[16]; f16 d}: per half, value l of group g is nibble g / 2 of
