@@ -171,20 +171,7 @@ inline void Fp8Quads256(__m256i w, __m256 f[4]) {
   f[3] = _mm256_castsi256_ps(_mm256_and_si256(_mm256_srai_epi32(w, 4), m));
 }
 
-// xs = x * srow * 2^e (Fp8XExponent) over columns [0, cols / 32 * 32); returns 2^(120 - e).
-double ScaleFp8X(const WeightRows& w, const float* srow, const float* xq, const float* block_max, float* xs) {
-  const int64_t k32 = w.cols / 32 * 32, blocks = (k32 + w.block - 1) / w.block;
-  const int e = Fp8XExponent(srow, block_max, blocks);
-  for (int64_t b = 0; b < blocks; ++b) {
-    const __m256d s = _mm256_set1_pd(std::ldexp(double(srow[b]), e));
-    for (int64_t c = b * w.block; c < std::min(k32, (b + 1) * w.block); c += 4) {
-      _mm_storeu_ps(xs + c, _mm256_cvtpd_ps(_mm256_mul_pd(_mm256_cvtps_pd(_mm_loadu_ps(xq + c)), s)));
-    }
-  }
-  return std::ldexp(1.0, 120 - e);
-}
-
-// kR consecutive f8_e4m3 rows of one scale-row block against xs over columns [0, cols / 32 * 32);
+// kR consecutive f8_e4m3 rows of one scale-row block against xs (GemvFp8ScaledX) over columns [0, cols / 32 * 32);
 // the remaining columns per block through DotSpan. One row: four chains, one per byte position.
 template <int kR>
 void DotFp8QuadRows(const WeightRows& w, int64_t r, const float* x, const float* xs, double unit, float* out,
@@ -266,25 +253,28 @@ bool PrepareFp8XAvx2(const WeightRows& w, const float* x, float* xp) {
 
 void GemvFp8RangeAvx2(const WeightRows& w, int64_t r0, int64_t r1, const float* x, const float* xp, float* y,
                       bool accumulate) {
-  const int64_t k32 = w.cols / 32 * 32, blocks = (k32 + w.block - 1) / w.block;
-  float* xs = ThreadBufferFloats(k32 + 8 * blocks);  // 64-byte aligned
-  float* block_max = xs + k32;
-  const __m256 abs_mask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7FFFFFFF));
-  for (int64_t b = 0; b < blocks; ++b) {
+  const auto block_max = [&](int64_t c0, int64_t c1) {
+    const __m256 abs_mask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7FFFFFFF));
     __m256 m = _mm256_setzero_ps();
-    for (int64_t c = b * w.block; c < std::min(k32, (b + 1) * w.block); c += 8) {
-      m = _mm256_max_ps(m, _mm256_and_ps(_mm256_loadu_ps(xp + c), abs_mask));
+    for (int64_t c = c0; c < c1; c += 8) m = _mm256_max_ps(m, _mm256_and_ps(_mm256_loadu_ps(xp + c), abs_mask));
+    return Max8(m);
+  };
+  const auto scale = [&](float* xs, int64_t c0, int64_t c1, double s) {
+    const __m256d sv = _mm256_set1_pd(s);
+    for (int64_t c = c0; c < c1; c += 4) {
+      _mm_storeu_ps(xs + c, _mm256_cvtpd_ps(_mm256_mul_pd(_mm256_cvtps_pd(_mm_loadu_ps(xp + c)), sv)));
     }
-    block_max[b] = Max8(m);
-  }
-  ForScaleRowBlocks(w, r0, r1, [&](int64_t rb0, int64_t rb1) {
-    const double unit = ScaleFp8X(w, ScaleRow(w, rb0), xp, block_max, xs);
-    int64_t r = rb0;
-    if (IsLongRow(w)) {  // x from L2 once per 8 rows (1.2x 4 rows)
-      for (; r + kGemvRowGroup <= rb1; r += kGemvRowGroup) DotFp8QuadRows<kGemvRowGroup>(w, r, x, xs, unit, y + r, accumulate);
-    }
-    for (; r < rb1; ++r) DotFp8QuadRows<1>(w, r, x, xs, unit, y + r, accumulate);
-  });
+  };
+  GemvFp8ScaledX(w, r0, r1, w.cols / 32 * 32, block_max, scale,
+                 [&](int64_t rb0, int64_t rb1, const float* xs, double unit) {
+                   int64_t r = rb0;
+                   if (IsLongRow(w)) {  // x from L2 once per 8 rows (1.2x 4 rows)
+                     for (; r + kGemvRowGroup <= rb1; r += kGemvRowGroup) {
+                       DotFp8QuadRows<kGemvRowGroup>(w, r, x, xs, unit, y + r, accumulate);
+                     }
+                   }
+                   for (; r < rb1; ++r) DotFp8QuadRows<1>(w, r, x, xs, unit, y + r, accumulate);
+                 });
 }
 
 }  // namespace ds::cpu

@@ -262,26 +262,8 @@ inline void Fp8Quads(__m512i w, __m512 f[4]) {
   f[3] = _mm512_castsi512_ps(_mm512_and_si512(odd, mask));
 }
 
-// xs = x * srow * 2^e (Fp8XExponent) over columns [0, cols / 64 * 64); returns 2^(120 - e), the
-// factor that makes a dot with xs the scaled dot product. A partial sum scaled per 128-column block
-// instead cost a quarter of the kernel's speed.
-double ScaleFp8X(const WeightRows& w, const float* srow, const float* xq, const float* block_max, float* xs) {
-  const int64_t k64 = w.cols / 64 * 64, blocks = (k64 + w.block - 1) / w.block;
-  const int e = Fp8XExponent(srow, block_max, blocks);
-  for (int64_t b = 0; b < blocks; ++b) {
-    const __m512d s = _mm512_set1_pd(std::ldexp(double(srow[b]), e));
-    for (int64_t c = b * w.block; c < std::min(k64, (b + 1) * w.block); c += 16) {
-      const __m512 x16 = _mm512_loadu_ps(xq + c);
-      const __m256 lo = _mm512_cvtpd_ps(_mm512_mul_pd(_mm512_cvtps_pd(_mm512_castps512_ps256(x16)), s));
-      const __m256 hi = _mm512_cvtpd_ps(_mm512_mul_pd(_mm512_cvtps_pd(_mm512_extractf32x8_ps(x16, 1)), s));
-      _mm512_storeu_ps(xs + c, _mm512_insertf32x8(_mm512_castps256_ps512(lo), hi, 1));
-    }
-  }
-  return std::ldexp(1.0, 120 - e);
-}
-
 // kR consecutive f8_e4m3 rows of one scale-row block (blocks a multiple of 64 columns) against
-// xs (ScaleFp8X) over columns [0, cols / 64 * 64); the remaining columns through the plain path.
+// xs (GemvFp8ScaledX) over columns [0, cols / 64 * 64); the remaining columns through the plain path.
 template <int kR>
 void DotFp8QuadRows(const WeightRows& w, int64_t r, const float* x, const float* xs, double unit, float* out,
                     bool accumulate) {
@@ -347,27 +329,31 @@ void GemvRangeT(const WeightRows& w, int64_t r0, int64_t r1, const float* x, flo
   }
 }
 
-// f8_e4m3 rows [r0, r1) with block scales, x in PrepareGemvX's quad order: x is scaled once per
-// scale-row block into the thread's buffer.
+// f8_e4m3 rows [r0, r1) with block scales, x in PrepareGemvX's quad order, scaled once per
+// scale-row block (GemvFp8ScaledX). A partial sum scaled per 128-column block instead cost a
+// quarter of the kernel's speed.
 void GemvFp8Rows(const WeightRows& w, int64_t r0, int64_t r1, const float* x, const float* xq, float* y,
                  bool accumulate) {
-  const int64_t k64 = w.cols / 64 * 64, blocks = (k64 + w.block - 1) / w.block;
-  // 64-byte aligned: loads that straddle cache lines ran the kernel 1.3x slower.
-  float* xs = ThreadBufferFloats(k64 + 16 * blocks);
-  float* block_max = xs + k64;
-  for (int64_t b = 0; b < blocks; ++b) {
+  const auto block_max = [&](int64_t c0, int64_t c1) {
     __m512 m = _mm512_setzero_ps();
-    for (int64_t c = b * w.block; c < std::min(k64, (b + 1) * w.block); c += 16) {
-      m = _mm512_max_ps(m, _mm512_abs_ps(_mm512_loadu_ps(xq + c)));  // NaN: max returns the second
+    for (int64_t c = c0; c < c1; c += 16) m = _mm512_max_ps(m, _mm512_abs_ps(_mm512_loadu_ps(xq + c)));
+    return _mm512_reduce_max_ps(m);  // a NaN may drop out: the sums are NaN anyway
+  };
+  const auto scale = [&](float* xs, int64_t c0, int64_t c1, double s) {
+    const __m512d sv = _mm512_set1_pd(s);  // x * s exact in double, rounded once
+    for (int64_t c = c0; c < c1; c += 16) {
+      const __m512 x16 = _mm512_loadu_ps(xq + c);
+      const __m256 lo = _mm512_cvtpd_ps(_mm512_mul_pd(_mm512_cvtps_pd(_mm512_castps512_ps256(x16)), sv));
+      const __m256 hi = _mm512_cvtpd_ps(_mm512_mul_pd(_mm512_cvtps_pd(_mm512_extractf32x8_ps(x16, 1)), sv));
+      _mm512_storeu_ps(xs + c, _mm512_insertf32x8(_mm512_castps256_ps512(lo), hi, 1));
     }
-    block_max[b] = _mm512_reduce_max_ps(m);
-  }
-  ForScaleRowBlocks(w, r0, r1, [&](int64_t rb0, int64_t rb1) {
-    const double unit = ScaleFp8X(w, ScaleRow(w, rb0), xq, block_max, xs);
-    ForRowGroups(w, rb0, rb1, [&](auto rows, int64_t r) {
-      DotFp8QuadRows<decltype(rows)::value>(w, r, x, xs, unit, y + r, accumulate);
-    });
-  });
+  };
+  GemvFp8ScaledX(w, r0, r1, w.cols / 64 * 64, block_max, scale,
+                 [&](int64_t rb0, int64_t rb1, const float* xs, double unit) {
+                   ForRowGroups(w, rb0, rb1, [&](auto rows, int64_t r) {
+                     DotFp8QuadRows<decltype(rows)::value>(w, r, x, xs, unit, y + r, accumulate);
+                   });
+                 });
 }
 
 }  // namespace
