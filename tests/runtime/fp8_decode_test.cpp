@@ -3,8 +3,9 @@
 // block's scales (and a power of two) once per block of rows; the scalar loop widens codes.
 // Subnormal and extreme codes, every row block, row views starting inside a block, and
 // activations from 1e-30 to 1e30 (and 2^80 apart in one row) must come out exact under every ISA,
-// with or without the CPU's denormals-are-zero mode (then the kernels take the widening path).
+// with or without the CPU's denormals-are-zero mode on any thread.
 #include <gtest/gtest.h>
+#include <omp.h>
 #include <xmmintrin.h>
 
 #include <cmath>
@@ -148,12 +149,30 @@ TEST(Fp8Decode, NonFiniteActivationsPropagate) {
   }
 }
 
+// Sets (or clears) denormals-are-zero on the calling thread or on the thread pool's other threads
+// (libgomp keeps its team, so the flag stays with them for the next regions).
+void SetDaz(bool on, bool pool_threads) {
+  constexpr unsigned kDaz = 0x0040;
+#pragma omp parallel num_threads(2)
+  {
+    if ((omp_get_thread_num() != 0) == pool_threads) _mm_setcsr(on ? _mm_getcsr() | kDaz : _mm_getcsr() & ~kDaz);
+  }
+}
+
 TEST(Fp8Decode, DenormalsAreZeroModeStaysExact) {
   std::mt19937 rng(8);
-  const unsigned csr = _mm_getcsr();
-  _mm_setcsr(csr | 0x0040);  // DAZ
-  ExpectExactFp8Gemv(Codes(19 * 300, true, rng), 19, 300, testref::RandomFloats(300, rng, -3.0f, 3.0f));
-  _mm_setcsr(csr);
+  // 19 x 300 runs on the calling thread alone; 300 x 1000 (300 KB) is split between two threads.
+  for (int64_t rows : {19, 300}) {
+    const int64_t cols = rows == 19 ? 300 : 1000;
+    const std::vector<uint8_t> codes = Codes(rows * cols, true, rng);
+    const std::vector<float> x = testref::RandomFloats(cols, rng, -3.0f, 3.0f);
+    for (bool pool_threads : {false, true}) {
+      SCOPED_TRACE(testing::Message() << rows << " rows, DAZ on the " << (pool_threads ? "pool's" : "calling") << " thread");
+      SetDaz(true, pool_threads);
+      ExpectExactFp8Gemv(codes, rows, cols, x);
+      SetDaz(false, pool_threads);
+    }
+  }
 }
 
 }  // namespace

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <xmmintrin.h>
 
 #include "common/status.h"
 #include "runtime/tensor.h"
@@ -72,6 +73,11 @@ float* ThreadBufferFloats(int64_t n);
 template <typename BlockMax, typename ScaleSpan, typename Rows>
 inline void GemvFp8ScaledX(const WeightRows& w, int64_t r0, int64_t r1, int64_t k, BlockMax&& block_max_of,
                            ScaleSpan&& scale_span, Rows&& rows) {
+  // Denormals-are-zero, which a program may set on any of its threads (the pool's included),
+  // would read the f32 subnormals that small codes become as 0: cleared here, restored below.
+  constexpr unsigned kDaz = 0x0040;
+  const unsigned csr = _mm_getcsr();
+  if (csr & kDaz) _mm_setcsr(csr & ~kDaz);
   const int64_t blocks = (k + w.block - 1) / w.block;
   float* xs = ThreadBufferFloats(k + 16 * blocks);
   float* block_max = xs + k;
@@ -86,6 +92,7 @@ inline void GemvFp8ScaledX(const WeightRows& w, int64_t r0, int64_t r1, int64_t 
     rows(rb0, rb1, static_cast<const float*>(xs), std::ldexp(1.0, 120 - e));
     rb0 = rb1;
   }
+  if (csr & kDaz) _mm_setcsr(csr);
 }
 // Writes x (w.cols floats) rearranged for GemvRangeAvx512's whole-line loads into xp and returns
 // true: bf16 (per 32 columns, the 16 even then the 16 odd ones) and f8_e4m3 with block scales on
@@ -98,8 +105,8 @@ void F32ToBf16Avx512Bf16(const float* x, int64_t n, uint16_t* out);
 
 // AVX2 versions (weight_rows_avx2.cpp), same contracts.
 // f8_e4m3 with block scales on multiples of 32 columns (and at least 32 columns): x rearranged per
-// 32 columns (byte position k of each 4-byte lane) into xp, true; false for other weights or
-// under denormals-are-zero. Then GemvFp8RangeAvx2 is GemvRangeAvx512's f8_e4m3 path.
+// 32 columns (byte position k of each 4-byte lane) into xp, true; false for other weights. Then
+// GemvFp8RangeAvx2 is GemvRangeAvx512's f8_e4m3 path.
 bool PrepareFp8XAvx2(const WeightRows& w, const float* x, float* xp);
 void GemvFp8RangeAvx2(const WeightRows& w, int64_t r0, int64_t r1, const float* x, const float* xp, float* y,
                       bool accumulate);

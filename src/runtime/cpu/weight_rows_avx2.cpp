@@ -241,8 +241,7 @@ void DecodeRowAvx2(const WeightRows& w, int64_t r, float* out) {
 }
 
 bool PrepareFp8XAvx2(const WeightRows& w, const float* x, float* xp) {
-  const bool daz = (_mm_getcsr() & 0x0040) != 0;  // it would read the subnormals of small codes as 0
-  if (w.dtype != DType::kF8E4M3 || w.scales == nullptr || w.block % 32 != 0 || w.cols < 32 || daz) return false;
+  if (w.dtype != DType::kF8E4M3 || w.scales == nullptr || w.block % 32 != 0 || w.cols < 32) return false;
   for (int64_t c = 0; c + 32 <= w.cols; c += 32) {  // lane i, byte k holds column c + 4i + k
     for (int k = 0; k < 4; ++k) {
       for (int i = 0; i < 8; ++i) xp[c + 8 * k + i] = x[c + 4 * i + k];
