@@ -167,7 +167,7 @@ int64_t DeepseekModel::ScratchBytes(int64_t m) const {
   // Routing (runtime/cpu/moe_route_cpu.cpp): scores and biased scores, group scores and members,
   // top-k indices (int32, one float each).
   const int64_t routing = 3 * c.n_routed_experts + c.n_group + c.n_routed_experts / std::max<int64_t>(c.n_group, 1);
-  const int64_t kernel = MatMulScratchFloats(m, widest, group_inputs) + attention + routing;
+  const int64_t kernel = MatMulScratchFloats(m, widest, group_inputs, threads) + attention + routing;
   // A decoded token's MoE (MoeLayer::ForwardToken, slots 14..16): gate, up and activation of the
   // shared and chosen experts, and the routed experts' outputs.
   const int64_t moe_token = 3 * (c.moe_intermediate_size * (c.n_shared_experts + k)) + k * d;

@@ -155,7 +155,7 @@ int64_t DenseDecoderModel::ScratchBytes(int64_t m) const {
   const int64_t threads = KernelContext(options_.threads).threads();
   const int64_t attention = threads * 16 * (head_dim_ + capacity_ + 24) +
                             (options_.kv_cache_dtype == KvCacheDType::kF32 ? 0 : 2 * capacity_ * kvdim);
-  const int64_t kernel = MatMulScratchFloats(m, widest) + attention;
+  const int64_t kernel = MatMulScratchFloats(m, widest, 1, threads) + attention;
   return 4 * (m * per_token + kernel) + 4 * m;  // + the positions (int32)
 }
 

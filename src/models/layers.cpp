@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cstring>
 
+#include "runtime/cpu/weight_rows.h"
+
 namespace ds {
 
 ForwardRows BeginForward(Workspace& ws, int64_t m, int64_t d, int64_t start) {
@@ -20,10 +22,14 @@ Status CheckForwardFits(int64_t start, int64_t m, int64_t capacity) {
   return absl::OkStatus();
 }
 
-int64_t MatMulScratchFloats(int64_t m, int64_t k, int64_t group_inputs) {
-  // A decoded row, f32 and bf16 panels, bf16 activations; per distinct decode input its 8-bit
-  // codes, scales and sums, and x rearranged (PrepareGemvX).
-  return k + 256 * k + 128 * k + (m * k + 1) / 2 + group_inputs * (k / 4 + 1 + 2 * (k / 32 + 1) + k);
+int64_t MatMulScratchFloats(int64_t m, int64_t k, int64_t group_inputs, int64_t threads) {
+  // Per distinct decode input (runtime/cpu/matmul_group_cpu.cpp): its 8-bit codes or exact digit
+  // rows (kExactLimbs bytes per value) and their 4-value sums, block scales and sums, and x
+  // rearranged (PrepareGemvX).
+  const int64_t per_input = (cpu::kExactLimbs * k + 3) / 4 + k / 4 + 2 * (k / 32 + 1) + k;
+  // A decoded row, f32 and bf16 panels, bf16 activations; the decode inputs; per thread an
+  // f8_e4m3 work area (at the smallest scale block the kernels take, 32 columns), aligned.
+  return k + 256 * k + 128 * k + (m * k + 1) / 2 + group_inputs * per_input + threads * cpu::Fp8WorkFloats(k, 32) + 16;
 }
 
 Status CheckSequenceFits(const std::string& source, int64_t capacity, int64_t kv_bytes, int64_t sequence_bytes,

@@ -41,9 +41,10 @@ Status CheckForwardFits(int64_t start, int64_t m, int64_t capacity);
 
 // Floats of kernel scratch (KernelContext) a matmul over m activation rows of width at most k may
 // take: a decoded weight row, a 256-row weight panel in f32 and in bf16, the activations in bf16,
-// 8-bit activation codes with their per-32 scales and sums, and x rearranged for whole-line bf16 / fp8 loads.
+// 8-bit activation codes (or exact digit rows) with their per-32 scales and sums, and x rearranged for
+// whole-line bf16 / fp8 loads; per kernel thread an f8_e4m3 work area.
 // A decode matmul group reading `group_inputs` distinct activation rows prepares each once.
-int64_t MatMulScratchFloats(int64_t m, int64_t k, int64_t group_inputs = 1);
+int64_t MatMulScratchFloats(int64_t m, int64_t k, int64_t group_inputs, int64_t threads);
 // ResourceExhausted (naming `source`, the KV and scratch bytes and the cure) when a sequence of
 // `sequence_bytes` (KV cache `kv_bytes` + scratch) exceeds `limit` (> 0); OK otherwise.
 Status CheckSequenceFits(const std::string& source, int64_t capacity, int64_t kv_bytes, int64_t sequence_bytes,

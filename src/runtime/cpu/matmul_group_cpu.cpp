@@ -12,6 +12,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cstdint>
 
 #include "runtime/cpu/cpu_isa.h"
 #include "runtime/cpu/matmul_cpu.h"
@@ -87,6 +88,29 @@ PrepSizes PlanPreparation(std::span<GemvItem> items) {
   return sizes;
 }
 
+// Whether the item runs GemvFp8ScaledX (and needs a work area per thread).
+bool ScalesFp8X(const GemvItem& it) {
+  return it.w->dtype == DType::kF8E4M3 && it.xp != nullptr &&
+         (it.path == GemvPath::kAvx512 || it.path == GemvPath::kFp8Avx2);
+}
+
+// Each thread's FP8 work area (stride floats apart, 64-byte aligned) for the group's items.
+struct Fp8Work {
+  float* base = nullptr;
+  int64_t stride = 0;
+  float* ForThread(int id) const { return base == nullptr ? nullptr : base + id * stride; }
+};
+Fp8Work AllocateFp8Work(std::span<const GemvItem> items, KernelContext& ctx) {
+  Fp8Work work;
+  for (const GemvItem& it : items) {
+    if (ScalesFp8X(it)) work.stride = std::max(work.stride, Fp8WorkFloats(it.w->cols, it.w->block));
+  }
+  if (work.stride == 0) return work;
+  float* buf = ctx.Scratch(slot::kFp8Work, ctx.threads() * work.stride + 16);
+  work.base = reinterpret_cast<float*>((reinterpret_cast<uintptr_t>(buf) + 63) & ~uintptr_t{63});
+  return work;
+}
+
 void Prepare(std::span<GemvItem> items, KernelContext& ctx) {
   const PrepSizes sizes = PlanPreparation(items);
   float* gemv_x = sizes.gemv_x > 0 ? ctx.Scratch(slot::kGemvX, sizes.gemv_x) : nullptr;
@@ -131,15 +155,15 @@ void Prepare(std::span<GemvItem> items, KernelContext& ctx) {
   }
 }
 
-// y[r] (+)= dot(x, row r) for r in [r0, r1) of one item.
-void RunRows(const GemvItem& it, int64_t r0, int64_t r1) {
+// y[r] (+)= dot(x, row r) for r in [r0, r1) of one item; fp8_work: the thread's Fp8Work area.
+void RunRows(const GemvItem& it, int64_t r0, int64_t r1, float* fp8_work) {
   const MatMulOp::Args& a = *it.a;
   switch (it.path) {
     case GemvPath::kQ8Activation:
     case GemvPath::kQ8Limbs: return GemvRowsQ8Activation(*it.w, r0, r1, it.act, a.y, a.accumulate);
     case GemvPath::kBf16Activation: return GemvRowsBf16Activation(*it.w, r0, r1, it.xb, a.y, a.accumulate);
-    case GemvPath::kAvx512: return GemvRangeAvx512(*it.w, r0, r1, a.x, it.xp, a.y, a.accumulate);
-    case GemvPath::kFp8Avx2: return GemvFp8RangeAvx2(*it.w, r0, r1, a.x, it.xp, a.y, a.accumulate);
+    case GemvPath::kAvx512: return GemvRangeAvx512(*it.w, r0, r1, a.x, it.xp, a.y, a.accumulate, fp8_work);
+    case GemvPath::kFp8Avx2: return GemvFp8RangeAvx2(*it.w, r0, r1, a.x, it.xp, a.y, a.accumulate, fp8_work);
     case GemvPath::kDotRow:
       if (HasAvx2() && IsLongRow(*it.w)) {  // long rows: several rows per x load
         const auto rows_fn = HasAvx512() ? DotRowsQuantAvx512 : DotRowsAvx2;
@@ -166,6 +190,7 @@ int64_t RowAt(const GemvItem& it, int64_t offset) {
 
 void RunGroup(std::span<GemvItem> items, KernelContext& ctx) {
   Prepare(items, ctx);
+  const Fp8Work fp8_work = AllocateFp8Work(items, ctx);
   int64_t total = 0;
   for (GemvItem& it : items) {
     it.first_byte = total;
@@ -178,7 +203,7 @@ void RunGroup(std::span<GemvItem> items, KernelContext& ctx) {
     const int64_t lo = total * id / nt, hi = total * (id + 1) / nt;
     for (const GemvItem& it : items) {
       const int64_t r0 = RowAt(it, lo), r1 = RowAt(it, hi);
-      if (r0 < r1) RunRows(it, r0, r1);
+      if (r0 < r1) RunRows(it, r0, r1, fp8_work.ForThread(id));
     }
   }
 }

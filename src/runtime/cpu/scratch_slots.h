@@ -9,8 +9,9 @@ namespace ds::cpu::slot {
 // matmul_cpu.cpp: a decoded weight row; weight panels widened to f32 (or one row per thread);
 // activations and weight panels rounded to bf16.
 inline constexpr int kMatMulRow = 0, kMatMulPanel = 1, kMatMulXBf16 = 2, kMatMulPanelBf16 = 3;
-// matmul_group_cpu.cpp: 8-bit activation block scales and sums, rearranged activations.
-inline constexpr int kQ8Scales = 4, kQ8Sums = 5, kGemvX = 6;
+// matmul_group_cpu.cpp: 8-bit activation block scales and sums, rearranged activations, each
+// thread's f8_e4m3 work area (x times a scale-row block's scales).
+inline constexpr int kQ8Scales = 4, kQ8Sums = 5, kGemvX = 6, kFp8Work = 7;
 // gqa_attention_cpu.cpp: per-thread rows (or the decode kernel's scratch), a bf16 cache as f32.
 inline constexpr int kAttentionThreadRows = 8, kAttentionKeysF32 = 9, kAttentionValuesF32 = 10;
 // mla_attention_cpu.cpp: the latent and RoPE-key caches as f32 and the latent one as bf16, a block

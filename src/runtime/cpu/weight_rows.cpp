@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
-#include <vector>
 
 #include "common/float_convert.h"
 #include "runtime/cpu/cpu_isa.h"
@@ -125,14 +124,6 @@ int Fp8XExponent(const float* srow, const float* block_max, int64_t blocks) {
   double largest = 0;  // |s * x| is exact in double
   for (int64_t b = 0; b < blocks; ++b) largest = std::max(largest, std::fabs(double(srow[b]) * block_max[b]));
   return largest > 0 && std::isfinite(largest) ? 125 - std::ilogb(largest) : 0;
-}
-
-float* ThreadBufferFloats(int64_t n) {
-  // Here, in a baseline object: std::vector code instantiated in an ISA object would be a weak
-  // symbol that baseline callers could be linked to.
-  thread_local std::vector<float> buffer;
-  if (static_cast<int64_t>(buffer.size()) < n + 16) buffer.resize(n + 16);
-  return reinterpret_cast<float*>((reinterpret_cast<uintptr_t>(buffer.data()) + 63) & ~uintptr_t{63});
 }
 
 }  // namespace ds::cpu

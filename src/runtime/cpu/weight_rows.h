@@ -53,8 +53,9 @@ void DecodeRowAvx512(const WeightRows& w, int64_t r, float* out);
 // y[r] (+)= dot(x, row r) for r in [r0, r1): one activation row (decode), rows grouped when long.
 // `xp`: x as PrepareGemvX wrote it (then bf16 and f8_e4m3 rows are read with whole 64-byte
 // loads), or nullptr (the widening path).
+// fp8_work: the calling thread's Fp8WorkFloats(w.cols, w.block) floats, 64-byte aligned (fp8 only).
 void GemvRangeAvx512(const WeightRows& w, int64_t r0, int64_t r1, const float* x, const float* xp, float* y,
-                     bool accumulate);
+                     bool accumulate, float* fp8_work);
 // f8_e4m3 decode GEMVs with block scales multiply x by a scale-row block's column-block scales
 // once per block of rows (then each row is one dot product, no per-block partial sums):
 // xs = x * s * 2^e, rounded once, where this returns e with the largest |xs| in [2^125, 2^126)
@@ -62,16 +63,18 @@ void GemvRangeAvx512(const WeightRows& w, int64_t r0, int64_t r1, const float* x
 // largest); 0 when x is all zero or the largest is inf (a NaN is skipped: the sums are NaN anyway).
 // block_max[b]: the largest |x| in column block b.
 int Fp8XExponent(const float* srow, const float* block_max, int64_t blocks);
-// A 64-byte aligned buffer of at least n floats owned by the calling thread, valid until its next
-// call there: grown when too small, never shrunk (a decode step allocates nothing once warm).
-float* ThreadBufferFloats(int64_t n);
+// Floats of one thread's work area for GemvFp8ScaledX over rows of `cols` columns (xs and the
+// column blocks' maxima), a multiple of 16 so that consecutive areas stay 64-byte aligned.
+inline int64_t Fp8WorkFloats(int64_t cols, int64_t block) {
+  return (cols + 16 * ((cols + block - 1) / block) + 15) / 16 * 16;
+}
 // The f8_e4m3 GEMV both ISAs share, over the first k columns (a multiple of the kernels' quad
 // width) of rows [r0, r1): block_max_of(c0, c1) = the largest |xq| in [c0, c1) per column block,
 // then per scale-row block [rb0, rb1) scale_span(xs, c0, c1, s) writes xs = xq * s there for each
 // column block (s = its scale times 2^e, in double) and rows(rb0, rb1, xs, 2^(120 - e)) runs the
-// rows. xs lives in the thread's buffer (64-byte aligned: straddling loads ran 1.3x slower).
+// rows. xs lives in `work` (Fp8WorkFloats, 64-byte aligned: straddling loads ran 1.3x slower).
 template <typename BlockMax, typename ScaleSpan, typename Rows>
-inline void GemvFp8ScaledX(const WeightRows& w, int64_t r0, int64_t r1, int64_t k, BlockMax&& block_max_of,
+inline void GemvFp8ScaledX(const WeightRows& w, int64_t r0, int64_t r1, int64_t k, float* work, BlockMax&& block_max_of,
                            ScaleSpan&& scale_span, Rows&& rows) {
   // Denormals-are-zero, which a program may set on any of its threads (the pool's included),
   // would read the f32 subnormals that small codes become as 0: cleared here, restored below.
@@ -79,7 +82,7 @@ inline void GemvFp8ScaledX(const WeightRows& w, int64_t r0, int64_t r1, int64_t 
   const unsigned csr = _mm_getcsr();
   if (csr & kDaz) _mm_setcsr(csr & ~kDaz);
   const int64_t blocks = (k + w.block - 1) / w.block;
-  float* xs = ThreadBufferFloats(k + 16 * blocks);
+  float* xs = work;
   float* block_max = xs + k;
   for (int64_t b = 0; b < blocks; ++b) block_max[b] = block_max_of(b * w.block, std::min(k, (b + 1) * w.block));
   for (int64_t rb0 = r0; rb0 < r1;) {
@@ -109,7 +112,7 @@ void F32ToBf16Avx512Bf16(const float* x, int64_t n, uint16_t* out);
 // GemvFp8RangeAvx2 is GemvRangeAvx512's f8_e4m3 path.
 bool PrepareFp8XAvx2(const WeightRows& w, const float* x, float* xp);
 void GemvFp8RangeAvx2(const WeightRows& w, int64_t r0, int64_t r1, const float* x, const float* xp, float* y,
-                      bool accumulate);
+                      bool accumulate, float* fp8_work);
 void DotRowAvx2(const WeightRows& w, int64_t r, const float* x, int64_t m, int64_t ldx, float* out);
 void DecodeRowAvx2(const WeightRows& w, int64_t r, float* out);
 

@@ -251,7 +251,7 @@ bool PrepareFp8XAvx2(const WeightRows& w, const float* x, float* xp) {
 }
 
 void GemvFp8RangeAvx2(const WeightRows& w, int64_t r0, int64_t r1, const float* x, const float* xp, float* y,
-                      bool accumulate) {
+                      bool accumulate, float* fp8_work) {
   const auto block_max = [&](int64_t c0, int64_t c1) {
     const __m256 abs_mask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7FFFFFFF));
     __m256 m = _mm256_setzero_ps();
@@ -264,7 +264,7 @@ void GemvFp8RangeAvx2(const WeightRows& w, int64_t r0, int64_t r1, const float* 
       _mm_storeu_ps(xs + c, _mm256_cvtpd_ps(_mm256_mul_pd(_mm256_cvtps_pd(_mm_loadu_ps(xp + c)), sv)));
     }
   };
-  GemvFp8ScaledX(w, r0, r1, w.cols / 32 * 32, block_max, scale,
+  GemvFp8ScaledX(w, r0, r1, w.cols / 32 * 32, fp8_work, block_max, scale,
                  [&](int64_t rb0, int64_t rb1, const float* xs, double unit) {
                    int64_t r = rb0;
                    if (IsLongRow(w)) {  // x from L2 once per 8 rows (1.2x 4 rows)

@@ -333,7 +333,7 @@ void GemvRangeT(const WeightRows& w, int64_t r0, int64_t r1, const float* x, flo
 // scale-row block (GemvFp8ScaledX). A partial sum scaled per 128-column block instead cost a
 // quarter of the kernel's speed.
 void GemvFp8Rows(const WeightRows& w, int64_t r0, int64_t r1, const float* x, const float* xq, float* y,
-                 bool accumulate) {
+                 bool accumulate, float* work) {
   const auto block_max = [&](int64_t c0, int64_t c1) {
     __m512 m = _mm512_setzero_ps();
     for (int64_t c = c0; c < c1; c += 16) m = _mm512_max_ps(m, _mm512_abs_ps(_mm512_loadu_ps(xq + c)));
@@ -348,7 +348,7 @@ void GemvFp8Rows(const WeightRows& w, int64_t r0, int64_t r1, const float* x, co
       _mm512_storeu_ps(xs + c, _mm512_insertf32x8(_mm512_castps256_ps512(lo), hi, 1));
     }
   };
-  GemvFp8ScaledX(w, r0, r1, w.cols / 64 * 64, block_max, scale,
+  GemvFp8ScaledX(w, r0, r1, w.cols / 64 * 64, work, block_max, scale,
                  [&](int64_t rb0, int64_t rb1, const float* xs, double unit) {
                    ForRowGroups(w, rb0, rb1, [&](auto rows, int64_t r) {
                      DotFp8QuadRows<decltype(rows)::value>(w, r, x, xs, unit, y + r, accumulate);
@@ -393,13 +393,13 @@ bool PrepareGemvX(const WeightRows& w, const float* x, float* xp) {
 }
 
 void GemvRangeAvx512(const WeightRows& w, int64_t r0, int64_t r1, const float* x, const float* xp, float* y,
-                     bool accumulate) {
+                     bool accumulate, float* fp8_work) {
   if (w.dtype == DType::kBF16 && xp != nullptr) {
     return ForRowGroups(w, r0, r1, [&](auto rows, int64_t r) {
       DotBf16PairRows<decltype(rows)::value>(w, r, x, xp, y + r, accumulate);
     });
   }
-  if (w.dtype == DType::kF8E4M3 && xp != nullptr) return GemvFp8Rows(w, r0, r1, x, xp, y, accumulate);
+  if (w.dtype == DType::kF8E4M3 && xp != nullptr) return GemvFp8Rows(w, r0, r1, x, xp, y, accumulate, fp8_work);
   switch (w.dtype) {
     case DType::kF32: return GemvRangeT<DType::kF32>(w, r0, r1, x, y, accumulate);
     case DType::kBF16: return GemvRangeT<DType::kBF16>(w, r0, r1, x, y, accumulate);
