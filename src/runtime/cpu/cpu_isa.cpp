@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include <cpuid.h>
+#include <oneapi/dnnl/dnnl.h>
 
 namespace ds::cpu {
 namespace {
@@ -24,8 +25,21 @@ CpuIsa FromEnv(CpuIsa detected) {
   return detected;  // "avx512", "native" or anything else: the best available
 }
 
+// DS_CPU_ISA below the CPU's best caps oneDNN's kernels too (AVX2, or SSE4.1 for "scalar", its
+// lowest), as on a CPU without AVX-512: no AVX-512 GEMMs and no bf16 matmul, unless the user set
+// ONEDNN_MAX_CPU_ISA. oneDNN takes this only before its first kernel; a later call fails and
+// leaves it at its own choice.
+void CapOneDnn(CpuIsa isa) {
+  if (isa == DetectedCpuIsa() || std::getenv("ONEDNN_MAX_CPU_ISA") != nullptr) return;
+  dnnl_set_max_cpu_isa(isa == CpuIsa::kAvx2 ? dnnl_cpu_isa_avx2 : dnnl_cpu_isa_sse41);
+}
+
 std::atomic<int>& Active() {
-  static std::atomic<int> active{static_cast<int>(FromEnv(DetectedCpuIsa()))};
+  static std::atomic<int> active{[] {
+    const CpuIsa isa = FromEnv(DetectedCpuIsa());
+    CapOneDnn(isa);
+    return static_cast<int>(isa);
+  }()};
   return active;
 }
 

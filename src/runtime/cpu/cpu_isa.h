@@ -1,6 +1,7 @@
 // Run-time choice of the CPU instruction set the kernels use. The best one the CPU supports is
 // picked once; DS_CPU_ISA=scalar|avx2|avx512 (or SetCpuIsa) caps it, so the fallbacks can be
-// tested and benchmarked on a machine that has AVX-512.
+// tested and benchmarked on a machine that has AVX-512. DS_CPU_ISA also caps oneDNN (at AVX2, or
+// SSE4.1 for scalar) unless ONEDNN_MAX_CPU_ISA is set; SetCpuIsa caps only our kernels.
 #pragma once
 
 #include <string_view>
