@@ -57,8 +57,9 @@ configure_and_test build -DCMAKE_BUILD_TYPE=Release
 stage_done "Release" "$start"
 
 # The same binaries with the kernels capped at AVX2, then at portable code (DS_CPU_ISA): the
-# fallbacks users without AVX-512 get, and every test's assumptions about which path runs. The AVX2
-# run caps oneDNN too (ONEDNN_MAX_CPU_ISA), as an AVX2 CPU would: no bf16 matmuls there.
+# fallbacks users without AVX-512 get, and every test's assumptions about which path runs.
+# DS_CPU_ISA caps oneDNN too (AVX2; SSE4.1 for scalar), as such a CPU would: no bf16 matmuls
+# there; the AVX2 run also names the cap the way a user would (ONEDNN_MAX_CPU_ISA).
 for isa in avx2 scalar; do
   start=$(date +%s)
   echo "== Release tests, DS_CPU_ISA=$isa =="

@@ -17,7 +17,8 @@ constexpr int64_t kContext = 64;
 
 std::string FixturePath(const std::string& name) { return std::string(DS_TEST_DATA_DIR) + "/fixtures/" + name; }
 
-// Each test runs on the MLA/MoE model (tiny-v3) and on the dense GQA decoder (tiny-qwen2).
+// Each test runs on the MLA/MoE model (tiny-v3, and tiny-v3-fp8 with FP8 block-scaled weights) and on the
+// dense GQA decoder (tiny-qwen2).
 class MemoryLimit : public ::testing::TestWithParam<std::string> {
  protected:
   std::unique_ptr<CausalLm> Load(int64_t limit) const;

@@ -159,6 +159,16 @@ void SetDaz(bool on, bool pool_threads) {
   }
 }
 
+// Whether DAZ is set on the calling thread, or on every other thread of the pool.
+bool DazSet(bool pool_threads) {
+  bool all = true;
+#pragma omp parallel num_threads(2) reduction(&& : all)
+  {
+    if ((omp_get_thread_num() != 0) == pool_threads) all = (_mm_getcsr() & 0x0040) != 0;
+  }
+  return all;
+}
+
 TEST(Fp8Decode, DenormalsAreZeroModeStaysExact) {
   std::mt19937 rng(8);
   // 19 x 300 runs on the calling thread alone; 300 x 1000 (300 KB) is split between two threads.
@@ -170,6 +180,7 @@ TEST(Fp8Decode, DenormalsAreZeroModeStaysExact) {
       SCOPED_TRACE(testing::Message() << rows << " rows, DAZ on the " << (pool_threads ? "pool's" : "calling") << " thread");
       SetDaz(true, pool_threads);
       ExpectExactFp8Gemv(codes, rows, cols, x);
+      EXPECT_TRUE(DazSet(pool_threads)) << "the kernels must give the program its DAZ mode back";
       SetDaz(false, pool_threads);
     }
   }

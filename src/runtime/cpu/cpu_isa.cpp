@@ -27,10 +27,12 @@ CpuIsa FromEnv(CpuIsa detected) {
 
 // DS_CPU_ISA below the CPU's best caps oneDNN's kernels too (AVX2, or SSE4.1 for "scalar", its
 // lowest), as on a CPU without AVX-512: no AVX-512 GEMMs and no bf16 matmul, unless the user set
-// ONEDNN_MAX_CPU_ISA. oneDNN takes this only before its first kernel; a later call fails and
-// leaves it at its own choice.
+// ONEDNN_MAX_CPU_ISA (or its older name DNNL_MAX_CPU_ISA). oneDNN takes this only before its first
+// kernel; a later call fails and leaves it at its own choice.
 void CapOneDnn(CpuIsa isa) {
-  if (isa == DetectedCpuIsa() || std::getenv("ONEDNN_MAX_CPU_ISA") != nullptr) return;
+  if (isa == DetectedCpuIsa() || std::getenv("ONEDNN_MAX_CPU_ISA") != nullptr || std::getenv("DNNL_MAX_CPU_ISA") != nullptr) {
+    return;
+  }
   dnnl_set_max_cpu_isa(isa == CpuIsa::kAvx2 ? dnnl_cpu_isa_avx2 : dnnl_cpu_isa_sse41);
 }
 

@@ -95,7 +95,7 @@ inline void GemvFp8ScaledX(const WeightRows& w, int64_t r0, int64_t r1, int64_t 
     rows(rb0, rb1, static_cast<const float*>(xs), std::ldexp(1.0, 120 - e));
     rb0 = rb1;
   }
-  if (csr & kDaz) _mm_setcsr(csr);
+  if (csr & kDaz) _mm_setcsr(_mm_getcsr() | kDaz);  // the flags the kernel raised stay set
 }
 // Writes x (w.cols floats) rearranged for GemvRangeAvx512's whole-line loads into xp and returns
 // true: bf16 (per 32 columns, the 16 even then the 16 odd ones) and f8_e4m3 with block scales on
