@@ -165,7 +165,10 @@ void RunRows(const GemvItem& it, int64_t r0, int64_t r1, float* fp8_work) {
     case GemvPath::kAvx512: return GemvRangeAvx512(*it.w, r0, r1, a.x, it.xp, a.y, a.accumulate, fp8_work);
     case GemvPath::kFp8Avx2: return GemvFp8RangeAvx2(*it.w, r0, r1, a.x, it.xp, a.y, a.accumulate, fp8_work);
     case GemvPath::kDotRow:
-      if (HasAvx2() && IsLongRow(*it.w)) {  // long rows: several rows per x load
+      // Several rows per x load: long rows (x outgrows L1), and on AVX2 any rows, whose 8 row
+      // streams keep more memory reads in flight than one (short bf16 / f16 rows on Zen 3, one
+      // core: 13-14 -> 15-18 GB/s; Qwen-1.5B BF16 decode 1.1x, docs/performance.md round 15).
+      if (HasAvx2() && (IsLongRow(*it.w) || !HasAvx512())) {
         const auto rows_fn = HasAvx512() ? DotRowsQuantAvx512 : DotRowsAvx2;
         float v[kGemvRowGroup];
         for (int done; (done = rows_fn(*it.w, r0, r1 - r0, a.x, v)) > 0; r0 += done) {
