@@ -4,6 +4,9 @@
 
 #include <cstdio>
 
+#include "runtime/cpu/cpu_isa.h"
+#include "runtime/cpu/matmul_cpu.h"
+
 namespace ds::cli {
 
 namespace {
@@ -40,6 +43,12 @@ deepseek::ModelOptions ModelOptionsFromArgs(CliArgs& args) {
   o.memory_limit_bytes = args.GetInt("memory-limit", 0);  // KV cache + scratch per sequence, bytes
   if (const std::string err = PrecisionError(args); !err.empty()) std::fprintf(stderr, "warning: %s; using f32\n", err.c_str());
   o.compute_bf16 = args.GetOr("precision", "f32") == "bf16";
+  if (o.compute_bf16 && !args.Flag("quiet")) {
+    if (const std::string exact = cpu::Bf16PrecisionFallbacks(); !exact.empty()) {
+      std::fprintf(stderr, "note: --precision bf16 on this CPU (isa %s) keeps these in exact f32: %s\n",
+                   std::string(cpu::CpuIsaName(cpu::ActiveCpuIsa())).c_str(), exact.c_str());
+    }
+  }
   // llama.cpp's flag names: --mmap keeps the files mapped, --no-mmap reads them into memory.
   if (args.Flag("mmap")) o.weight_placement = deepseek::WeightPlacement::kMapFile;
   if (args.Flag("no-mmap")) o.weight_placement = deepseek::WeightPlacement::kReadIntoMemory;

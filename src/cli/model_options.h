@@ -21,7 +21,8 @@ std::string PrecisionError(const CliArgs& args);
 // activations: bf16 in multi-token matmuls and in decode on bf16 weights, 8-bit in decode on GGUF
 // block-quantized weights),
 // --mmap / --no-mmap (keep the weight files mapped / read them into memory; default: into memory
-// when they take at most half the available memory), --quiet (no progress bar on stderr).
+// when they take at most half the available memory), --quiet (no progress bar on stderr). With
+// --precision bf16 it notes on stderr (unless --quiet) which parts this CPU keeps in exact f32.
 deepseek::ModelOptions ModelOptionsFromArgs(CliArgs& args);
 
 }  // namespace ds::cli

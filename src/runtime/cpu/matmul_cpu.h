@@ -2,6 +2,7 @@
 #pragma once
 
 #include <span>
+#include <string>
 
 #include "runtime/cpu/weight_rows.h"
 #include "runtime/ops.h"
@@ -17,6 +18,12 @@ Status MatMulGroup(const MatMulGroupOp::Args& args, KernelContext& ctx);
 
 // GEMVs with fewer weight bytes than this (in all) run on the calling thread: waking the team costs more.
 inline constexpr int64_t kMinParallelGemvBytes = 256 << 10;
+
+// What ComputePrecision::kBF16 leaves exact (f32) on this CPU at the active ISA, for messages:
+// "" when every part applies, else e.g. "prompt matmuls and attention, decoding on bf16 weights".
+// Prompt matmuls need AVX-512 and oneDNN's bf16 matmul, bf16-weight decoding AVX512-BF16, the
+// 8-bit-activation decoding of GGUF block types AVX2; FP8 decoding is exact at any precision.
+std::string Bf16PrecisionFallbacks();
 
 // Rounds m rows of x (row stride ldx) to contiguous bf16 rows [m, k], rows split over the threads.
 void RowsToBf16(const float* x, int64_t m, int64_t k, int64_t ldx, uint16_t* out, int threads);
