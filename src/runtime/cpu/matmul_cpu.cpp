@@ -170,7 +170,7 @@ Status MatMulDense(const MatMulOp::Args& a, KernelContext& ctx) {
 std::string Bf16PrecisionFallbacks() {
   std::string parts;
   auto add = [&](const char* part) { parts += (parts.empty() ? "" : ", ") + std::string(part); };
-  if (!(HasAvx512() && OneDnnBf16MatmulAvailable())) add("prompt matmuls and attention");
+  if (!(HasAvx512() && OneDnnBf16MatmulAvailable())) add("prompt matmuls and MLA attention");
   if (!(HasAvx512() && CpuHasAvx512Bf16())) add("decoding on bf16 weights");
   if (!HasQ8ActivationKernels()) add("decoding on GGUF block types");
   return parts;

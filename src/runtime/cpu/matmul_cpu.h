@@ -20,9 +20,10 @@ Status MatMulGroup(const MatMulGroupOp::Args& args, KernelContext& ctx);
 inline constexpr int64_t kMinParallelGemvBytes = 256 << 10;
 
 // What ComputePrecision::kBF16 leaves exact (f32) on this CPU at the active ISA, for messages:
-// "" when every part applies, else e.g. "prompt matmuls and attention, decoding on bf16 weights".
+// "" when every part applies, else e.g. "prompt matmuls and MLA attention, decoding on bf16 weights".
 // Prompt matmuls need AVX-512 and oneDNN's bf16 matmul, bf16-weight decoding AVX512-BF16, the
-// 8-bit-activation decoding of GGUF block types AVX2; FP8 decoding is exact at any precision.
+// 8-bit-activation decoding of GGUF block types AVX2. Exact on every CPU, so not listed: FP8 and
+// f16 decoding, bf16 rows over 8192 columns, matmuls of 2-4 rows, GQA attention.
 std::string Bf16PrecisionFallbacks();
 
 // Rounds m rows of x (row stride ldx) to contiguous bf16 rows [m, k], rows split over the threads.

@@ -31,6 +31,7 @@ namespace {  // NOLINT(build/namespaces): internal to each including file on pur
 // shifts (q4_0 / q4_k / q5_k / q6_k 1.0-1.25x on Zen 3 with round 16's in-lane scale picks).
 template <typename Ops, int kLimbs>
 inline __m256i DotCodes(__m256i u, const Q8Activation& a, int64_t at) {
+  static_assert(kLimbs >= 1 && 7 * (kLimbs - 1) <= 14, "digit weights must fit vpmaddwd's int16 multiplier");
   if constexpr (requires { Ops::DotTimesPow2(u, u, 0); }) {
     __m256i dot = Ops::DotTimesPow2(u, Load32(a.q + at), 7 * (kLimbs - 1));
     for (int l = 1; l < kLimbs; ++l) {
