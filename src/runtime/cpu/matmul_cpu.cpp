@@ -160,18 +160,19 @@ Status MatMulDense(const MatMulOp::Args& a, KernelContext& ctx) {
     }
     return absl::OkStatus();
   }
-  if (ctx.precision() == ComputePrecision::kBF16 && w.dtype != DType::kF32 && HasAvx512() &&
-      OneDnnBf16MatmulAvailable()) {
+  if (ctx.precision() == ComputePrecision::kBF16 && w.dtype != DType::kF32 && Bf16PromptMatmulsAvailable()) {
     return GemmBf16(w, a, ctx);
   }
   return GemmPanels(w, a, ctx);
 }
 
+bool Bf16PromptMatmulsAvailable() { return HasAvx512() && OneDnnBf16MatmulAvailable(); }
+
 std::string Bf16PrecisionFallbacks() {
   std::string parts;
   auto add = [&](const char* part) { parts += (parts.empty() ? "" : ", ") + std::string(part); };
-  if (!(HasAvx512() && OneDnnBf16MatmulAvailable())) add("prompt matmuls and MLA attention");
-  if (!(HasAvx512() && CpuHasAvx512Bf16())) add("decoding on bf16 weights");
+  if (!Bf16PromptMatmulsAvailable()) add("prompt matmuls and MLA attention");
+  if (!HasBf16ActivationKernels()) add("decoding on bf16 weights");
   if (!HasQ8ActivationKernels()) add("decoding on GGUF block types");
   return parts;
 }

@@ -19,6 +19,9 @@ Status MatMulGroup(const MatMulGroupOp::Args& args, KernelContext& ctx);
 // GEMVs with fewer weight bytes than this (in all) run on the calling thread: waking the team costs more.
 inline constexpr int64_t kMinParallelGemvBytes = 256 << 10;
 
+// Whether ComputePrecision::kBF16 prompt matmuls (and MLA attention) run on bf16 here: AVX-512
+// and oneDNN's bf16 matmul.
+bool Bf16PromptMatmulsAvailable();
 // What ComputePrecision::kBF16 leaves exact (f32) on this CPU at the active ISA, for messages:
 // "" when every part applies, else e.g. "prompt matmuls and MLA attention, decoding on bf16 weights".
 // Prompt matmuls need AVX-512 and oneDNN's bf16 matmul, bf16-weight decoding AVX512-BF16, the

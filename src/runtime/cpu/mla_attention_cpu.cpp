@@ -64,7 +64,7 @@ Status MlaAttentionGemm(const MlaAttentionOp::Args& a, int64_t len, KernelContex
   // probabilities (in [0, 1]) and latent rows of out = P kv are bf16, at twice the f32 GEMM rate.
   const float* kv = CacheRowsF32(*a.kv_cache, len, ctx, slot::kMlaKvF32);
   const float* pe = CacheRowsF32(*a.pe_cache, len, ctx, slot::kMlaPeF32);
-  const bool bf16_values = ctx.precision() == ComputePrecision::kBF16 && HasAvx512() && OneDnnBf16MatmulAvailable();
+  const bool bf16_values = ctx.precision() == ComputePrecision::kBF16 && Bf16PromptMatmulsAvailable();
   const void* values = bf16_values ? static_cast<const void*>(CacheRowsBf16(*a.kv_cache, len, ctx, slot::kMlaKvBf16)) : kv;
   const int64_t block_rows = std::min(kMlaBlockRows, kAttentionScoreBlockFloats / len);
   const int64_t block = std::clamp<int64_t>(block_rows / a.heads, 1, a.tokens);

@@ -22,6 +22,7 @@ bool Q8ActivationSupports(DType t) {
 
 // AVX2 or better. AVX-512 without VNNI (Skylake-X) takes the AVX2 kernels.
 bool HasQ8ActivationKernels() { return HasAvx2(); }
+bool HasBf16ActivationKernels() { return HasAvx512() && CpuHasAvx512Bf16(); }
 
 namespace {
 bool UseQ8ActivationAvx512() { return HasAvx512() && CpuHasAvx512Vnni(); }
@@ -33,7 +34,7 @@ bool UseQ8ActivationAvx512() { return HasAvx512() && CpuHasAvx512Vnni(); }
 constexpr int64_t kBf16ActivationMaxColumns = 8192;
 
 bool Bf16ActivationSupports(const WeightRows& w) {
-  return w.dtype == DType::kBF16 && w.cols <= kBf16ActivationMaxColumns && HasAvx512() && CpuHasAvx512Bf16();
+  return w.dtype == DType::kBF16 && w.cols <= kBf16ActivationMaxColumns && HasBf16ActivationKernels();
 }
 
 void QuantizeActivation(const float* x, int64_t n, int8_t* q, float* d, float* sum) {
@@ -116,7 +117,7 @@ void DotRow(const WeightRows& w, int64_t r, const float* x, int64_t m, int64_t l
 }
 
 void F32ToBf16Row(const float* x, int64_t n, uint16_t* out) {
-  if (HasAvx512() && CpuHasAvx512Bf16()) return F32ToBf16Avx512Bf16(x, n, out);
+  if (HasBf16ActivationKernels()) return F32ToBf16Avx512Bf16(x, n, out);
   for (int64_t i = 0; i < n; ++i) out[i] = F32ToBf16(x[i]);
 }
 

@@ -147,9 +147,10 @@ bool DequantizeBlockAvx512(DType t, const uint8_t* block, float* out);
 // kernels with x as kExactLimbs digit rows instead (limbs = 3): x[32b + i] ~ d[b] * A with the
 // 21-bit integer A = round(x * 127 * 2^14 / max|block|) = 2^14 q0 + 2^7 q1 + q2 (q0 in [-127, 127],
 // q1, q2 in [-64, 63]), d[b] = max|block| / (127 * 2^14) in f32. Each weight code's products
-// with the three rows are combined in int32 by shifts (AVX2: by vpmaddwd with 2^14 / 2^7 / 1), exactly. So x is block floating point with
-// 22 bits: each value is within 2^-22 max|block| of itself (f32 keeps 24 bits of each value), and
-// a dot product moves by at most 2^-22 * sum over blocks of max|block| * sum|w| in the block.
+// with the three rows are combined in int32 by shifts (AVX2: by vpmaddwd with 2^14 / 2^7 / 1),
+// exactly. So x is block floating point with 22 bits: each value is within 2^-22 max|block| of
+// itself (f32 keeps 24 bits of each value), and a dot product moves by at most 2^-22 * sum over
+// blocks of max|block| * sum|w| in the block.
 // Widening every code to f32 instead is bound by instruction throughput: this ran 1.1-1.6x faster
 // per core with VNNI, 1.15-2.3x with AVX2 (round 12).
 struct Q8Activation {
@@ -165,6 +166,8 @@ inline constexpr int kExactLimbs = 3;
 // AVX2 through vpmaddubsw).
 bool Q8ActivationSupports(DType t);
 bool HasQ8ActivationKernels();
+// Whether this CPU runs the bf16-activation decode kernels (AVX-512 with AVX512-BF16).
+bool HasBf16ActivationKernels();
 // x[0..n) (n a multiple of 32) to codes (round to nearest even of x * 127 / max|block|), scales,
 // block sums; the AVX-512 or the AVX2 variant.
 void QuantizeActivation(const float* x, int64_t n, int8_t* q, float* d, float* sum);
