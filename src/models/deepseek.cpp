@@ -219,6 +219,7 @@ Status DeepseekModel::Load(const ModelConfig& c, std::unique_ptr<TensorSource> s
   ComputeStats(loader);
   DS_ASSIGN_OR_RETURN(stats_.weights_in_memory,
                       PlaceWeights(*store_, o.weight_residence, loader.StreamedRanges(head == "model.embed_tokens"), o.progress));
+  DS_RETURN_IF_ERROR(loader.CheckFp8Codes(o.progress));
   return absl::OkStatus();
 }
 

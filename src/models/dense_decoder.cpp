@@ -139,6 +139,7 @@ Status DenseDecoderModel::Load(const ModelConfig& c, const Variant& v, std::uniq
   ComputeStats(loader, v);
   DS_ASSIGN_OR_RETURN(stats_.weights_in_memory,
                       PlaceWeights(*store_, o.weight_residence, loader.StreamedRanges(tied_head_), o.progress));
+  DS_RETURN_IF_ERROR(loader.CheckFp8Codes(o.progress));
   return absl::OkStatus();
 }
 

@@ -46,12 +46,55 @@ StatusOr<Tensor> WeightLoader::Matrix(const std::string& name, int64_t rows, int
       DS_ASSIGN_OR_RETURN(s, s.ToF32());
     }
     t.SetBlockScales(std::move(s), br);
+    fp8_weights_.emplace_back(name, t);
   } else if (t.dtype() != DType::kBF16 && t.dtype() != DType::kF16 && t.dtype() != DType::kF32 &&
              !IsBlockQuantized(t.dtype())) {
     return absl::UnimplementedError(StrCat(store_.FileOf(name), ": tensor '", name, "' has dtype ",
                                            DTypeName(t.dtype()), ", not a supported weight dtype"));
   }
   return t;
+}
+
+namespace {
+
+// Index of the first e4m3 NaN code (0x7F / 0xFF) among p[0, n), or -1. Chunks are tested in parallel
+// without branches ((b & 0x7F) + 1 carries into bit 7 only for a NaN code), then the first hit's
+// chunk is searched.
+int64_t FirstF8E4M3Nan(const uint8_t* p, int64_t n) {
+  constexpr int64_t kChunk = int64_t{1} << 20;
+  const int64_t chunks = (n + kChunk - 1) / kChunk;
+  int64_t first = chunks;
+#pragma omp parallel for schedule(static) reduction(min : first)
+  for (int64_t c = 0; c < chunks; ++c) {
+    const uint8_t* q = p + c * kChunk;
+    const int64_t len = std::min(kChunk, n - c * kChunk);
+    uint8_t any = 0;
+#pragma omp simd reduction(| : any)
+    for (int64_t i = 0; i < len; ++i) any |= static_cast<uint8_t>(((q[i] & 0x7F) + 1) & 0x80);
+    if (any != 0) first = std::min(first, c);
+  }
+  for (int64_t i = first * kChunk; i < n; ++i) {
+    if ((p[i] & 0x7F) == 0x7F) return i;
+  }
+  return -1;
+}
+
+}  // namespace
+
+Status WeightLoader::CheckFp8Codes(const std::function<void(double, const std::string&)>& progress) const {
+  int64_t total = 0, done = 0;
+  for (const auto& w : fp8_weights_) total += w.second.nbytes();
+  for (const auto& [name, t] : fp8_weights_) {
+    const int64_t at = FirstF8E4M3Nan(static_cast<const uint8_t*>(t.raw()), t.nbytes());
+    if (at >= 0) {
+      return InvalidFormat(StrCat(store_.FileOf(name), ": FP8 tensor '", name, "' holds a NaN code at row ",
+                                  at / t.dim(1), ", column ", at % t.dim(1),
+                                  " (e4m3 0x7F / 0xFF); DeepSeek's FP8 weights never do, so the file is damaged"));
+    }
+    done += t.nbytes();
+    if (progress) progress(static_cast<double>(done) / static_cast<double>(total), "checking FP8 weights");
+  }
+  return absl::OkStatus();
 }
 
 StatusOr<Tensor> WeightLoader::VectorF32(const std::string& name, int64_t n) {

@@ -2,6 +2,7 @@
 // attaching FP8 block scales; errors name the file, the tensor, and what was expected.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <string>
 #include <utility>
@@ -32,6 +33,10 @@ class WeightLoader {
   // embedding table when it is not also the output head (a token then reads one row of it, so it
   // stays mapped, paged in row by row).
   AddressRanges StreamedRanges(bool embedding_is_head) const;
+  // DataLoss naming the first fetched FP8 weight that holds an e4m3 NaN code (0x7F / 0xFF), which
+  // DeepSeek's quantizer never writes: the vector kernels would read it as +-480, not NaN. Reads
+  // every FP8 weight once (call after PlaceWeights); `progress` gets stage "checking FP8 weights".
+  Status CheckFp8Codes(const std::function<void(double, const std::string&)>& progress) const;
 
  private:
   StatusOr<Tensor> Fetch(const std::string& name, const Tensor::Shape& shape);
@@ -40,6 +45,7 @@ class WeightLoader {
   std::map<std::string, int64_t> params_by_dtype_;
   std::vector<std::pair<std::string, int64_t>> fetched_;
   AddressRanges addresses_;  // of each fetched_ entry
+  std::vector<std::pair<std::string, Tensor>> fp8_weights_;  // for CheckFp8Codes
 };
 
 // Weight bytes one decoded token reads, from the stored dtypes of the fetched tensors: every

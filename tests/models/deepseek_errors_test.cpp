@@ -149,6 +149,32 @@ TEST_F(BrokenFixture, MissingFp8ScaleTensor) {
   ExpectErrorNaming(Load(dir_.path()), {gone, dir_.path()});
 }
 
+// An e4m3 NaN code (0x7F or 0xFF) in an FP8 weight is refused at load, naming the tensor and where,
+// with the weights read into memory or mapped (the vector kernels would read it as +-480).
+TEST_F(BrokenFixture, Fp8NanCode) {
+  const std::string bad = "model.layers.1.mlp.experts.6.down_proj.weight";  // [256, 96]
+  for (const uint8_t code : {uint8_t{0x7F}, uint8_t{0xFF}}) {
+    for (const WeightResidence residence : {WeightResidence::kInMemory, WeightResidence::kMapped}) {
+      fs::remove_all(dir_.path());
+      fs::create_directories(dir_.path());
+      Copy("tiny-v3-fp8");
+      bool found = false;
+      RewriteWeights([&](testutil::StTensor& t) {
+        if (t.name == bad) {
+          t.bytes[200 * 96 + 37] = static_cast<char>(code);
+          found = true;
+        }
+        return true;
+      });
+      ASSERT_TRUE(found);
+      ModelLoadOptions o;
+      o.max_context = 32;
+      o.weight_residence = residence;
+      ExpectErrorNaming(LoadCausalLm(dir_.path(), o).status(), {weights(), bad, "NaN code", "row 200, column 37"});
+    }
+  }
+}
+
 TEST_F(BrokenFixture, TensorWithTheWrongShape) {
   Copy("tiny-v2");
   const std::string bad = "model.layers.0.self_attn.kv_a_proj_with_mqa.weight";

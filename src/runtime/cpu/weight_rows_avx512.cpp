@@ -28,7 +28,8 @@ inline __m512 Load16(const uint8_t* row, int64_t c, __mmask16 mask) {
     // exponent+mantissa at bits 7..13 and the sign at bits 14 and 15; clearing bit 14 leaves an f16
     // that reads the exponent with bias 15 instead of 7, i.e. 2^-8 of the value (subnormals
     // included). Callers multiply by kLoadUnit (folded into the block scale, exact). Far cheaper
-    // than a gather. (NaN codes, absent from weights, become 480.)
+    // than a gather. (NaN codes would become 480;
+    // WeightLoader::CheckFp8Codes refuses weights holding them.)
     const __m256i s = _mm256_cvtepi8_epi16(_mm_maskz_loadu_epi8(mask, row + c));
     return _mm512_cvtph_ps(_mm256_and_si256(_mm256_slli_epi16(s, 7), _mm256_set1_epi16(static_cast<int16_t>(0xBF80))));
   }
